@@ -1,0 +1,52 @@
+# User-facing entry points. The real build is Meson + Ninja.
+#   make          build build/maquina
+#   make check    install missing dependencies (as root), build, run every test
+#   make demo     build and boot the default demo
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
+MESON_OPTS ?=
+JOBS       ?= $(shell nproc)
+
+.PHONY: all deps check check-release check-asan demo clean fuzz bench
+
+all: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	@ln -sf src/cli/maquina $(BUILD)/maquina
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=debugoptimized $(MESON_OPTS)
+
+$(ASAN_BUILD)/build.ninja:
+	CC=clang meson setup $(ASAN_BUILD) --buildtype=debug \
+	  -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS)
+
+deps:
+	@scripts/install-deps.sh
+
+# Release build runs every suite; the sanitizer build runs unit, ISA and
+# fuzz-corpus suites. The summary line is "N passed, N failed".
+check: deps
+	@rm -f $(BUILD)/meson-logs/testlog.json $(ASAN_BUILD)/meson-logs/testlog.json
+	@status=0; \
+	$(MAKE) --no-print-directory check-release || status=1; \
+	$(MAKE) --no-print-directory check-asan || status=1; \
+	python3 scripts/test-summary.py $(BUILD)/meson-logs/testlog.json \
+	    $(ASAN_BUILD)/meson-logs/testlog.json || status=1; \
+	exit $$status
+
+check-release: all
+	meson test -C $(BUILD) --num-processes $(JOBS) --print-errorlogs
+
+check-asan: $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	meson test -C $(ASAN_BUILD) --num-processes $(JOBS) --print-errorlogs \
+	    --suite unit --suite isa --suite fuzz
+
+demo: deps all
+	@scripts/demo.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)

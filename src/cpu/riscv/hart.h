@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One RISC-V RV64GC hart (public interface for the board and tests).
+ *
+ * The hart reaches memory and devices only through the bus it is given
+ * (mem/bus.h) and learns about interrupts only through the calls below,
+ * which the board wires to its interrupt controllers. It never knows which
+ * devices exist.
+ *
+ * Threading: one host thread runs a hart (rv_hart_run and every call not
+ * marked thread-safe). The calls marked thread-safe may come from any
+ * thread, e.g. a device raising an interrupt or the VM pausing the hart.
+ */
+#ifndef MQ_CPU_RISCV_HART_H
+#define MQ_CPU_RISCV_HART_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mem/bus.h"
+#include "util/clock.h"
+
+struct rv_hart;
+
+/* Bits of mip/mie (privileged spec, "Machine Interrupt Registers"). */
+enum {
+    RV_IRQ_SSI = 1,
+    RV_IRQ_MSI = 3,
+    RV_IRQ_STI = 5,
+    RV_IRQ_MTI = 7,
+    RV_IRQ_SEI = 9,
+    RV_IRQ_MEI = 11,
+};
+
+struct rv_hart_config {
+    unsigned hartid;
+    struct mq_bus *bus;          /* RAM and devices; outlives the hart */
+    struct mq_timebase *timebase; /* the machine's mtime; outlives the hart */
+    uint64_t reset_pc;
+    /* Highest paging mode offered in satp: 8 = Sv39, 9 = Sv48 (default). */
+    unsigned max_satp_mode;
+};
+
+/* Create a hart in its reset state. NULL on allocation failure. */
+struct rv_hart *rv_hart_create(const struct rv_hart_config *cfg);
+void rv_hart_destroy(struct rv_hart *h);
+
+/* Reset: M mode, pc = reset_pc, CSRs to their reset values. */
+void rv_hart_reset(struct rv_hart *h);
+
+uint64_t rv_hart_get_pc(const struct rv_hart *h);
+void rv_hart_set_pc(struct rv_hart *h, uint64_t pc);
+uint64_t rv_hart_get_xreg(const struct rv_hart *h, unsigned idx);
+void rv_hart_set_xreg(struct rv_hart *h, unsigned idx, uint64_t val);
+unsigned rv_hart_get_priv(const struct rv_hart *h);
+unsigned rv_hart_id(const struct rv_hart *h);
+/* Instructions retired since reset (minstret without guest writes). */
+uint64_t rv_hart_retired(const struct rv_hart *h);
+
+/* Raise or lower an external interrupt input (MSIP, MEIP, SEIP). Thread-safe. */
+void rv_hart_set_irq(struct rv_hart *h, unsigned irq_bit, bool level);
+/* New machine timer compare value (from the CLINT). Thread-safe. */
+void rv_hart_set_mtimecmp(struct rv_hart *h, uint64_t value);
+uint64_t rv_hart_get_mtimecmp(const struct rv_hart *h);
+
+enum rv_run_status {
+    RV_RUN_BUDGET,  /* executed the instruction budget */
+    RV_RUN_EXIT,    /* rv_hart_request_exit() was called */
+};
+
+/*
+ * Execute up to max_insns instructions. WFI with nothing pending parks the
+ * host thread (no busy loop) until an interrupt is pending, the timer
+ * fires, or an exit is requested.
+ */
+enum rv_run_status rv_hart_run(struct rv_hart *h, uint64_t max_insns);
+
+/* Make rv_hart_run return soon (also from WFI). Thread-safe. */
+void rv_hart_request_exit(struct rv_hart *h);
+/* Clear a previous exit request before the next rv_hart_run. */
+void rv_hart_clear_exit(struct rv_hart *h);
+
+/*
+ * Instruction trace: one line per retired instruction with pc, instruction
+ * word, and the register written. NULL turns tracing off. The file stays
+ * owned by the caller.
+ */
+void rv_hart_set_trace(struct rv_hart *h, FILE *trace);
+
+#endif

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* Read-only memory region (boot ROM): a device that answers reads only. */
+#ifndef MQ_MEM_ROM_H
+#define MQ_MEM_ROM_H
+
+#include <stdint.h>
+
+#include "mem/bus.h"
+
+/* Map a copy of data[0..len) as ROM of size bytes (zero-filled) at base. */
+int mq_rom_add(struct mq_bus *bus, uint64_t base, uint64_t size, const void *data,
+               uint64_t len);
+
+#endif

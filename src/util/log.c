@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* Logging to stderr with per-site rate limiting. */
+#include "util/log.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "util/clock.h"
+
+static enum mq_log_level log_level = MQ_LOG_WARN;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void mq_log_set_level(enum mq_log_level level)
+{
+    log_level = level;
+}
+
+enum mq_log_level mq_log_get_level(void)
+{
+    return log_level;
+}
+
+static void log_v(const char *subsys, unsigned suppressed, const char *fmt,
+                  va_list ap)
+{
+    char msg[1024];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    pthread_mutex_lock(&log_lock);
+    fprintf(stderr, "maquina: %s: %s", subsys, msg);
+    if (suppressed)
+        fprintf(stderr, " (%u similar messages suppressed)", suppressed);
+    fputc('\n', stderr);
+    pthread_mutex_unlock(&log_lock);
+}
+
+void mq_log(enum mq_log_level level, const char *subsys, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (level > log_level)
+        return;
+    va_start(ap, fmt);
+    log_v(subsys, 0, fmt, ap);
+    va_end(ap);
+}
+
+#define RATELIMIT_BURST 10
+#define RATELIMIT_INTERVAL_NS 5000000000ull
+
+void mq_log_ratelimited(struct mq_ratelimit *rl, enum mq_log_level level,
+                        const char *subsys, const char *fmt, ...)
+{
+    uint64_t now = mq_clock_monotonic_ns();
+    unsigned suppressed;
+    va_list ap;
+
+    if (level > log_level)
+        return;
+    if (now - rl->window_start_ns > RATELIMIT_INTERVAL_NS) {
+        rl->window_start_ns = now;
+        rl->printed = 0;
+    }
+    if (rl->printed >= RATELIMIT_BURST) {
+        rl->suppressed++;
+        return;
+    }
+    rl->printed++;
+    suppressed = rl->suppressed;
+    rl->suppressed = 0;
+    va_start(ap, fmt);
+    log_v(subsys, suppressed, fmt, ap);
+    va_end(ap);
+}
