@@ -12,6 +12,7 @@
 	: "r"((u64)(a)), "i"(imm)); r_; })
 
 #define T_RR(op, a, b, exp) check(op " " #a ", " #b, RR(op, a, b), (u64)(exp))
+#define T_RRN(op, note, a, b, exp) check(op " " note " " #a ", " #b, RR(op, a, b), (u64)(exp))
 #define T_RI(op, a, imm, exp) check(op " " #a ", " #imm, RI(op, a, imm), (u64)(exp))
 
 #endif
