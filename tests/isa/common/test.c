@@ -154,6 +154,23 @@ void check(const char *name, u64 got, u64 expected)
 	buf_putc('\n');
 }
 
+void check2(const char *name, u64 got, u64 expected, u64 got2, u64 expected2)
+{
+	int ok = got == expected && got2 == expected2;
+	tap_begin(ok, name);
+	if (!ok) {
+		buf_puts(" # got ");
+		buf_hex(got);
+		buf_puts(" / ");
+		buf_hex(got2);
+		buf_puts(" expected ");
+		buf_hex(expected);
+		buf_puts(" / ");
+		buf_hex(expected2);
+	}
+	buf_putc('\n');
+}
+
 void check_true(const char *name, int cond)
 {
 	tap_result(name, cond, "condition false");

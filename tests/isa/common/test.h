@@ -94,6 +94,8 @@ __attribute__((noreturn)) void syscon_exit(int code);
  * prints what was collected plus one "not ok" and exits with status 1. */
 void check(const char *name, u64 got, u64 expected);
 void check_true(const char *name, int cond);
+/* Two values checked as one case (e.g. an FP result and fflags). */
+void check2(const char *name, u64 got, u64 expected, u64 got2, u64 expected2);
 __attribute__((noreturn)) void tap_done(void);
 /* Cases that pass or fail with a note instead of got/expected. */
 void tap_result(const char *name, int ok, const char *note);
