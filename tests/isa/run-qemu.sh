@@ -26,6 +26,7 @@ QEMU_XFAIL=$(cat <<'XF'
 rv64a: misaligned amoadd.w: cause 6, tval = address
 rv64a: misaligned amoswap.d: cause 6, tval = address
 rv64a: misaligned amomaxu.d: cause 6
+rvc: c.ebreak mtval = its address
 XF
 )
 
