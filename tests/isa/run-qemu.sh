@@ -27,6 +27,11 @@ rv64a: misaligned amoadd.w: cause 6, tval = address
 rv64a: misaligned amoswap.d: cause 6, tval = address
 rv64a: misaligned amomaxu.d: cause 6
 rvc: c.ebreak mtval = its address
+zicsr: csrrs with rs1!=x0 holding 0 on read-only is illegal
+zicsr: mepc bit 0 is zero (IALIGN=16)
+zicsr: sepc bit 0 is zero
+zicsr: mstatus.UXL/SXL stay 2 after writing 3
+zicsr: medeleg bit 11 (ecall from M) is read-only 0
 XF
 )
 
