@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="meson ninja-build gcc clang libclang-rt-14-dev pkg-config python3
-libfdt-dev libslirp-dev libzstd-dev zlib1g-dev libjson-c-dev
+libfdt-dev libslirp-dev libglib2.0-dev libzstd-dev zlib1g-dev libjson-c-dev
 gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf binutils-riscv64-unknown-elf
 opensbi u-boot-qemu qemu-system-misc qemu-utils device-tree-compiler
 e2fsprogs cpio gzip xz-utils zstd dpkg-dev ca-certificates"

@@ -48,6 +48,14 @@ void mq_guest_mem_destroy(struct mq_guest_mem *gm)
     memset(gm, 0, sizeof(*gm));
 }
 
+void mq_guest_mem_clear(struct mq_guest_mem *gm)
+{
+    /* Private anonymous memory reads as zero after MADV_DONTNEED. */
+    if (madvise(gm->host, gm->size, MADV_DONTNEED) != 0)
+        memset(gm->host, 0, gm->size);
+    mq_guest_mem_written(gm, gm->base, gm->size);
+}
+
 int mq_guest_mem_read(const struct mq_guest_mem *gm, uint64_t gpa, void *buf,
                       uint64_t len)
 {

@@ -56,6 +56,12 @@ static inline void *mq_guest_mem_ptr(const struct mq_guest_mem *gm, uint64_t gpa
     return gm->host + (gpa - gm->base);
 }
 
+/*
+ * Make all of RAM read as zero again (machine reset) without touching it:
+ * the pages go back to the host. Harts must not be running.
+ */
+void mq_guest_mem_clear(struct mq_guest_mem *gm);
+
 /* Copy out of / into guest RAM. 0, or -EFAULT when the range is not RAM. */
 int mq_guest_mem_read(const struct mq_guest_mem *gm, uint64_t gpa, void *buf,
                       uint64_t len);

@@ -43,7 +43,7 @@ static const struct mq_dev_ops rom_ops = {
 };
 
 int mq_rom_add(struct mq_bus *bus, uint64_t base, uint64_t size, const void *data,
-               uint64_t len)
+               uint64_t len, uint8_t **contents)
 {
     struct rom *rom;
     int ret;
@@ -54,9 +54,12 @@ int mq_rom_add(struct mq_bus *bus, uint64_t base, uint64_t size, const void *dat
     if (!rom)
         return -ENOMEM;
     rom->size = size;
-    memcpy(rom->data, data, len);
+    if (len)
+        memcpy(rom->data, data, len);
     ret = mq_bus_add(bus, base, size, &rom_ops, rom);
     if (ret)
         free(rom);
+    else if (contents)
+        *contents = rom->data;
     return ret;
 }

@@ -67,14 +67,23 @@ uint64_t rv_hart_get_mtimecmp(const struct rv_hart *h);
 enum rv_run_status {
     RV_RUN_BUDGET,  /* executed the instruction budget */
     RV_RUN_EXIT,    /* rv_hart_request_exit() was called */
+    RV_RUN_WFI,     /* in WFI with nothing pending: call rv_hart_wait_for_interrupt */
 };
 
 /*
- * Execute up to max_insns instructions. WFI with nothing pending parks the
- * host thread (no busy loop) until an interrupt is pending, the timer
- * fires, or an exit is requested.
+ * Execute up to max_insns instructions. Returns early with RV_RUN_WFI when
+ * the hart waits for an interrupt and nothing is pending.
  */
 enum rv_run_status rv_hart_run(struct rv_hart *h, uint64_t max_insns);
+
+/*
+ * Park the calling thread (no busy loop) until an interrupt is pending, an
+ * enabled timer is due, an exit is requested, or at most one second passed.
+ */
+void rv_hart_wait_for_interrupt(struct rv_hart *h);
+
+/* True while the hart sits in WFI. */
+bool rv_hart_in_wfi(const struct rv_hart *h);
 
 /* Make rv_hart_run return soon (also from WFI). Thread-safe. */
 void rv_hart_request_exit(struct rv_hart *h);

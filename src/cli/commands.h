@@ -1,0 +1,9 @@
+/* SPDX-License-Identifier: MIT */
+/* The subcommands of the maquina command, one file each. */
+#ifndef MQ_CLI_COMMANDS_H
+#define MQ_CLI_COMMANDS_H
+
+/* Each returns the process exit status. argv[0] is the subcommand name. */
+int mq_cmd_run(int argc, char **argv);
+
+#endif

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/* The maquina command: dispatch to one subcommand per file. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+
+#define MQ_VERSION "0.1.0"
+
+struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"run", mq_cmd_run, "boot a virtual machine (firmware, kernel, disks, network)"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: maquina COMMAND [OPTIONS]\n\n"
+               "maquina runs complete RISC-V 64 guest systems in emulated machines.\n\n"
+               "Commands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\nRun 'maquina COMMAND --help' for the options of a command.\n"
+               "Example: maquina run --bios hello.elf\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return MQ_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("maquina %s\n", MQ_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    }
+    fprintf(stderr, "maquina: unknown command '%s' (try 'maquina --help')\n", argv[1]);
+    return MQ_EXIT_USAGE;
+}

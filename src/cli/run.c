@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: MIT */
+/* `maquina run`: boot a machine from firmware and/or a kernel and run it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/commands.h"
+#include "cli/options.h"
+#include "util/log.h"
+#include "vm/vm.h"
+
+#define DEFAULT_FIRMWARE "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
+#define DEFAULT_MEMORY (512ull << 20)
+
+static void run_usage(FILE *f)
+{
+    fprintf(f,
+        "usage: maquina run [OPTIONS]\n"
+        "\n"
+        "Boot an emulated RISC-V 64 machine (QEMU virt memory map) and run it until\n"
+        "the guest powers off. The exit status is the one the guest asked for.\n"
+        "\n"
+        "Boot images:\n"
+        "  --bios FILE, --firmware FILE\n"
+        "                       firmware: an ELF loaded at its physical addresses and\n"
+        "                       started at its entry, or a raw binary loaded and started\n"
+        "                       at 0x80000000. Bare-metal programs run this way.\n"
+        "                       Example: maquina run --bios hello.elf\n"
+        "  --kernel FILE        Linux Image loaded at RAM + 2 MiB; without --bios the\n"
+        "                       default firmware is\n"
+        "                       " DEFAULT_FIRMWARE "\n"
+        "                       Example: maquina run --kernel Image --initrd initrd.gz\n"
+        "  --initrd FILE        initial ramdisk, placed near the top of RAM\n"
+        "  --append \"ARGS\"      kernel command line, e.g. --append \"console=ttyS0\"\n"
+        "\n"
+        "Machine:\n"
+        "  -m, --memory SIZE    guest RAM, with K/M/G suffix (default 512M), e.g. -m 1G\n"
+        "  --smp N              number of harts, 1 to %u (default 1), e.g. --smp 2\n"
+        "  --sv39               offer only Sv39 paging (default: Sv39 and Sv48)\n"
+        "\n"
+        "Console:\n"
+        "  --console MODE       where the serial console goes: stdio (default),\n"
+        "                       file:PATH, or none. Example: --console file:boot.log\n"
+        "\n"
+        "Debugging:\n"
+        "  --trace FILE         write one line per executed instruction to FILE:\n"
+        "                       hart, mode, pc, instruction word, register written\n"
+        "                       Example: --trace trace.txt --max-insns 1000\n"
+        "  --max-insns N        stop after N instructions per hart (exit status %d)\n"
+        "  -v, --verbose        more log messages\n"
+        "  -h, --help           this help\n"
+        "\n"
+        "Exit status: the guest's poweroff code (0 for a plain poweroff; a write of\n"
+        "(code << 16) | 0x3333 to the syscon at 0x100000 gives code), %d when the\n"
+        "instruction limit stopped the run, 2 for bad options or unusable files,\n"
+        "128+N when signal N stopped it.\n",
+        MQ_VIRT_MAX_HARTS, MQ_VM_EXIT_LIMIT, MQ_VM_EXIT_LIMIT);
+}
+
+enum {
+    OPT_BIOS = 0x100,
+    OPT_KERNEL,
+    OPT_INITRD,
+    OPT_APPEND,
+    OPT_SMP,
+    OPT_CONSOLE,
+    OPT_TRACE,
+    OPT_MAX_INSNS,
+    OPT_SV39,
+};
+
+static const struct option run_options[] = {
+    {"bios", required_argument, NULL, OPT_BIOS},
+    {"firmware", required_argument, NULL, OPT_BIOS},
+    {"kernel", required_argument, NULL, OPT_KERNEL},
+    {"initrd", required_argument, NULL, OPT_INITRD},
+    {"append", required_argument, NULL, OPT_APPEND},
+    {"memory", required_argument, NULL, 'm'},
+    {"smp", required_argument, NULL, OPT_SMP},
+    {"sv39", no_argument, NULL, OPT_SV39},
+    {"console", required_argument, NULL, OPT_CONSOLE},
+    {"trace", required_argument, NULL, OPT_TRACE},
+    {"max-insns", required_argument, NULL, OPT_MAX_INSNS},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+struct run_args {
+    struct mq_vm_options vm;
+    const char *console;
+    const char *trace_path;
+};
+
+static int parse_console(const char *mode, int *fd)
+{
+    if (!strcmp(mode, "stdio")) {
+        *fd = STDOUT_FILENO;
+        return 0;
+    }
+    if (!strcmp(mode, "none")) {
+        *fd = -1;
+        return 0;
+    }
+    if (!strncmp(mode, "file:", 5) && mode[5]) {
+        *fd = open(mode + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (*fd < 0) {
+            mq_cli_error("run", "--console %s: %s", mode, strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    mq_cli_error("run", "--console: unknown mode '%s' (use stdio, file:PATH or none)", mode);
+    return -1;
+}
+
+/* Parse one option; -1 on a usage error (message printed), 1 for --help. */
+static int parse_one(int c, struct run_args *a)
+{
+    uint64_t v;
+
+    switch (c) {
+    case OPT_BIOS: a->vm.board.firmware = optarg; return 0;
+    case OPT_KERNEL: a->vm.board.kernel = optarg; return 0;
+    case OPT_INITRD: a->vm.board.initrd = optarg; return 0;
+    case OPT_APPEND: a->vm.board.append = optarg; return 0;
+    case 'm':
+        if (!mq_parse_size(optarg, 1ull << 20, &v) || v < (16ull << 20) ||
+            v > MQ_VIRT_MAX_RAM || v % 4096) {
+            mq_cli_error("run", "--memory %s: not a possible size (16M to %lluG, e.g. 512M)",
+                         optarg, (unsigned long long)(MQ_VIRT_MAX_RAM >> 30));
+            return -1;
+        }
+        a->vm.board.ram_size = v;
+        return 0;
+    case OPT_SMP:
+        if (!mq_parse_uint(optarg, 1, MQ_VIRT_MAX_HARTS, &v)) {
+            mq_cli_error("run", "--smp %s: the number of harts must be 1 to %u", optarg,
+                         MQ_VIRT_MAX_HARTS);
+            return -1;
+        }
+        a->vm.board.nharts = (unsigned)v;
+        return 0;
+    case OPT_SV39: a->vm.board.max_satp_mode = 8; return 0;
+    case OPT_CONSOLE: a->console = optarg; return 0;
+    case OPT_TRACE: a->trace_path = optarg; return 0;
+    case OPT_MAX_INSNS:
+        if (!mq_parse_uint(optarg, 1, UINT64_MAX, &v)) {
+            mq_cli_error("run", "--max-insns %s: expected a positive number", optarg);
+            return -1;
+        }
+        a->vm.max_insns = v;
+        return 0;
+    case 'v':
+        mq_log_set_level(mq_log_get_level() < MQ_LOG_DEBUG ? mq_log_get_level() + 1
+                                                           : MQ_LOG_DEBUG);
+        return 0;
+    case 'h': return 1;
+    default: return -1;
+    }
+}
+
+static int parse_args(int argc, char **argv, struct run_args *a)
+{
+    int c, r;
+
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, ":m:vh", run_options, NULL)) != -1) {
+        if (c == '?') {
+            mq_cli_error("run", "unknown option '%s' (see 'maquina run --help')",
+                         argv[optind - 1]);
+            return -1;
+        }
+        if (c == ':') {
+            mq_cli_error("run", "option '%s' needs a value", argv[optind - 1]);
+            return -1;
+        }
+        r = parse_one(c, a);
+        if (r)
+            return r;
+    }
+    if (optind < argc) {
+        mq_cli_error("run", "unexpected argument '%s' (see 'maquina run --help')",
+                     argv[optind]);
+        return -1;
+    }
+    if (!a->vm.board.firmware && !a->vm.board.kernel) {
+        mq_cli_error("run", "nothing to boot: give --bios FILE or --kernel FILE");
+        return -1;
+    }
+    if (a->vm.board.initrd && !a->vm.board.kernel) {
+        mq_cli_error("run", "--initrd needs --kernel");
+        return -1;
+    }
+    return 0;
+}
+
+int mq_cmd_run(int argc, char **argv)
+{
+    struct run_args a = {
+        .vm = {.board = {.ram_size = DEFAULT_MEMORY, .nharts = 1,
+                         .default_firmware = DEFAULT_FIRMWARE},
+               .console_fd = STDOUT_FILENO},
+        .console = "stdio",
+    };
+    char err[512];
+    int status = 0, ret;
+
+    ret = parse_args(argc, argv, &a);
+    if (ret) {
+        if (ret > 0)
+            run_usage(stdout);
+        return ret > 0 ? 0 : MQ_EXIT_USAGE;
+    }
+    if (parse_console(a.console, &a.vm.console_fd) != 0)
+        return MQ_EXIT_USAGE;
+    if (a.trace_path) {
+        a.vm.trace = fopen(a.trace_path, "w");
+        if (!a.vm.trace) {
+            mq_cli_error("run", "--trace %s: %s", a.trace_path, strerror(errno));
+            return MQ_EXIT_USAGE;
+        }
+    }
+    ret = mq_vm_run(&a.vm, &status, err, sizeof(err));
+    if (a.vm.trace)
+        fclose(a.vm.trace);
+    if (a.vm.console_fd > STDERR_FILENO)
+        close(a.vm.console_fd);
+    if (ret) {
+        mq_cli_error("run", "%s", err);
+        return MQ_EXIT_USAGE;
+    }
+    return status;
+}

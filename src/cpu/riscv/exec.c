@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Interpreter handlers for RV64I and M (unprivileged spec chapters 2, 5, 7),
+ * plus the Zifencei and privileged instructions (privileged spec 3.3).
+ */
+#include "cpu/riscv/exec.h"
+
+#define RS1 (h->x[in->rs1])
+#define RS2 (h->x[in->rs2])
+#define IMM ((int64_t)in->imm)
+
+/* An instruction that writes rd and falls through. */
+#define DEF_ALU(name, expr)                                                   \
+    void rv_exec_##name(struct rv_hart *h, const struct rv_insn *in)          \
+    {                                                                         \
+        rv_set_x(h, in->rd, (expr));                                          \
+        h->pc += in->len;                                                     \
+    }
+
+DEF_ALU(lui, (uint64_t)IMM)
+DEF_ALU(auipc, h->pc + (uint64_t)IMM)
+DEF_ALU(addi, RS1 + (uint64_t)IMM)
+DEF_ALU(slti, (int64_t)RS1 < IMM)
+DEF_ALU(sltiu, RS1 < (uint64_t)IMM)
+DEF_ALU(xori, RS1 ^ (uint64_t)IMM)
+DEF_ALU(ori, RS1 | (uint64_t)IMM)
+DEF_ALU(andi, RS1 & (uint64_t)IMM)
+DEF_ALU(slli, RS1 << (in->imm & 63))
+DEF_ALU(srli, RS1 >> (in->imm & 63))
+DEF_ALU(srai, (uint64_t)((int64_t)RS1 >> (in->imm & 63)))
+DEF_ALU(addiw, rv_sext32(RS1 + (uint64_t)IMM))
+DEF_ALU(slliw, rv_sext32((uint32_t)RS1 << (in->imm & 31)))
+DEF_ALU(srliw, rv_sext32((uint32_t)RS1 >> (in->imm & 31)))
+DEF_ALU(sraiw, rv_sext32((uint32_t)((int32_t)RS1 >> (in->imm & 31))))
+DEF_ALU(add, RS1 + RS2)
+DEF_ALU(sub, RS1 - RS2)
+DEF_ALU(sll, RS1 << (RS2 & 63))
+DEF_ALU(slt, (int64_t)RS1 < (int64_t)RS2)
+DEF_ALU(sltu, RS1 < RS2)
+DEF_ALU(xor, RS1 ^ RS2)
+DEF_ALU(srl, RS1 >> (RS2 & 63))
+DEF_ALU(sra, (uint64_t)((int64_t)RS1 >> (RS2 & 63)))
+DEF_ALU(or, RS1 | RS2)
+DEF_ALU(and, RS1 & RS2)
+DEF_ALU(addw, rv_sext32(RS1 + RS2))
+DEF_ALU(subw, rv_sext32(RS1 - RS2))
+DEF_ALU(sllw, rv_sext32((uint32_t)RS1 << (RS2 & 31)))
+DEF_ALU(srlw, rv_sext32((uint32_t)RS1 >> (RS2 & 31)))
+DEF_ALU(sraw, rv_sext32((uint32_t)((int32_t)RS1 >> (RS2 & 31))))
+DEF_ALU(mul, RS1 * RS2)
+DEF_ALU(mulh, (uint64_t)(((__int128)(int64_t)RS1 * (__int128)(int64_t)RS2) >> 64))
+DEF_ALU(mulhsu, (uint64_t)(((__int128)(int64_t)RS1 * (__int128)(unsigned __int128)RS2) >> 64))
+DEF_ALU(mulhu, (uint64_t)(((unsigned __int128)RS1 * RS2) >> 64))
+DEF_ALU(mulw, rv_sext32(RS1 * RS2))
+
+/* Division never traps: x/0 = all ones, x%0 = x, overflow gives the dividend. */
+static uint64_t div_s64(int64_t a, int64_t b)
+{
+    if (b == 0)
+        return UINT64_MAX;
+    if (a == INT64_MIN && b == -1)
+        return (uint64_t)a;
+    return (uint64_t)(a / b);
+}
+
+static uint64_t rem_s64(int64_t a, int64_t b)
+{
+    if (b == 0)
+        return (uint64_t)a;
+    if (a == INT64_MIN && b == -1)
+        return 0;
+    return (uint64_t)(a % b);
+}
+
+static uint64_t div_s32(int32_t a, int32_t b)
+{
+    if (b == 0)
+        return UINT64_MAX;
+    if (a == INT32_MIN && b == -1)
+        return rv_sext32((uint32_t)a);
+    return rv_sext32((uint32_t)(a / b));
+}
+
+static uint64_t rem_s32(int32_t a, int32_t b)
+{
+    if (b == 0)
+        return rv_sext32((uint32_t)a);
+    if (a == INT32_MIN && b == -1)
+        return 0;
+    return rv_sext32((uint32_t)(a % b));
+}
+
+DEF_ALU(div, div_s64((int64_t)RS1, (int64_t)RS2))
+DEF_ALU(divu, RS2 ? RS1 / RS2 : UINT64_MAX)
+DEF_ALU(rem, rem_s64((int64_t)RS1, (int64_t)RS2))
+DEF_ALU(remu, RS2 ? RS1 % RS2 : RS1)
+DEF_ALU(divw, div_s32((int32_t)RS1, (int32_t)RS2))
+DEF_ALU(divuw, (uint32_t)RS2 ? rv_sext32((uint32_t)RS1 / (uint32_t)RS2) : UINT64_MAX)
+DEF_ALU(remw, rem_s32((int32_t)RS1, (int32_t)RS2))
+DEF_ALU(remuw, (uint32_t)RS2 ? rv_sext32((uint32_t)RS1 % (uint32_t)RS2) : rv_sext32(RS1))
+
+/*
+ * With C implemented IALIGN is 16: jump and branch targets are always
+ * 2-byte aligned here (immediates are even, jalr clears bit 0), so the
+ * instruction-address-misaligned exception cannot occur.
+ */
+void rv_exec_jal(struct rv_hart *h, const struct rv_insn *in)
+{
+    uint64_t link = h->pc + in->len;
+
+    h->pc += (uint64_t)IMM;
+    rv_set_x(h, in->rd, link);
+}
+
+void rv_exec_jalr(struct rv_hart *h, const struct rv_insn *in)
+{
+    uint64_t target = (RS1 + (uint64_t)IMM) & ~1ull;
+
+    rv_set_x(h, in->rd, h->pc + in->len);
+    h->pc = target;
+}
+
+#define DEF_BRANCH(name, cond)                                                \
+    void rv_exec_##name(struct rv_hart *h, const struct rv_insn *in)          \
+    {                                                                         \
+        h->pc += (cond) ? (uint64_t)IMM : in->len;                            \
+    }
+
+DEF_BRANCH(beq, RS1 == RS2)
+DEF_BRANCH(bne, RS1 != RS2)
+DEF_BRANCH(blt, (int64_t)RS1 < (int64_t)RS2)
+DEF_BRANCH(bge, (int64_t)RS1 >= (int64_t)RS2)
+DEF_BRANCH(bltu, RS1 < RS2)
+DEF_BRANCH(bgeu, RS1 >= RS2)
+
+#define DEF_LOAD(name, fn)                                                    \
+    void rv_exec_##name(struct rv_hart *h, const struct rv_insn *in)          \
+    {                                                                         \
+        uint64_t v;                                                           \
+        if (!fn(h, RS1 + (uint64_t)IMM, &v))                                  \
+            return;                                                           \
+        rv_set_x(h, in->rd, v);                                               \
+        h->pc += in->len;                                                     \
+    }
+
+DEF_LOAD(lb, rv_load_s8)
+DEF_LOAD(lh, rv_load_s16)
+DEF_LOAD(lw, rv_load_s32)
+DEF_LOAD(ld, rv_load_u64)
+DEF_LOAD(lbu, rv_load_u8)
+DEF_LOAD(lhu, rv_load_u16)
+DEF_LOAD(lwu, rv_load_u32)
+
+#define DEF_STORE(name, fn)                                                   \
+    void rv_exec_##name(struct rv_hart *h, const struct rv_insn *in)          \
+    {                                                                         \
+        if (!fn(h, RS1 + (uint64_t)IMM, RS2))                                 \
+            return;                                                           \
+        h->pc += in->len;                                                     \
+    }
+
+DEF_STORE(sb, rv_store_u8)
+DEF_STORE(sh, rv_store_u16)
+DEF_STORE(sw, rv_store_u32)
+DEF_STORE(sd, rv_store_u64)
+
+void rv_exec_illegal(struct rv_hart *h, const struct rv_insn *in)
+{
+    rv_raise(h, RV_EXC_ILLEGAL, (uint32_t)in->imm);
+}
+
+/* Host accesses are sequentially consistent enough: one host thread per hart. */
+void rv_exec_fence(struct rv_hart *h, const struct rv_insn *in)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    h->pc += in->len;
+}
+
+void rv_exec_fence_i(struct rv_hart *h, const struct rv_insn *in)
+{
+    h->pc += in->len;
+    rv_dcache_flush(h);
+}
+
+void rv_exec_ecall(struct rv_hart *h, const struct rv_insn *in)
+{
+    static const uint64_t cause[4] = {RV_EXC_ECALL_U, RV_EXC_ECALL_S, 0, RV_EXC_ECALL_M};
+
+    rv_raise(h, cause[h->priv], 0);
+}
+
+void rv_exec_ebreak(struct rv_hart *h, const struct rv_insn *in)
+{
+    rv_raise(h, RV_EXC_BREAKPOINT, h->pc);
+}
+
+void rv_exec_wfi(struct rv_hart *h, const struct rv_insn *in)
+{
+    /* TW traps wfi below M; in U mode wfi is always illegal here (no time limit). */
+    if ((h->priv < RV_PRIV_M && (h->mstatus & MSTATUS_TW)) || h->priv == RV_PRIV_U) {
+        rv_raise(h, RV_EXC_ILLEGAL, 0x10500073);
+        return;
+    }
+    h->pc += in->len;
+    h->wfi = true;
+    rv_request_check(h);
+}
+
+void rv_exec_sfence_vma(struct rv_hart *h, const struct rv_insn *in)
+{
+    if (h->priv == RV_PRIV_U || (h->priv == RV_PRIV_S && (h->mstatus & MSTATUS_TVM))) {
+        rv_raise(h, RV_EXC_ILLEGAL,
+                 0x12000073u | (uint32_t)in->rs2 << 20 | (uint32_t)in->rs1 << 15);
+        return;
+    }
+    if (in->rs1 == 0)
+        rv_tlb_flush(h);
+    else
+        rv_tlb_flush_page(h, RS1);
+    h->pc += in->len;
+}
+
+/* ---- CSR instructions (Zicsr) ---- */
+
+static uint32_t csr_insn_bits(const struct rv_insn *in, unsigned f3)
+{
+    return (uint32_t)in->imm << 20 | (uint32_t)in->rs1 << 15 | f3 << 12 |
+           (uint32_t)in->rd << 7 | 0x73;
+}
+
+/*
+ * Common body: read unless this is csrrw/csrrwi with rd = x0, write unless
+ * this is a set/clear with rs1/uimm = 0, as the spec requires for side
+ * effects and read-only CSRs.
+ */
+static void csr_op(struct rv_hart *h, const struct rv_insn *in, unsigned f3, uint64_t src,
+                   bool do_read, bool do_write)
+{
+    unsigned csr = (unsigned)in->imm & 0xfff;
+    uint64_t old = 0, val;
+
+    if (!rv_csr_accessible(h, csr, do_write) || (do_read && !rv_csr_read(h, csr, &old))) {
+        rv_raise(h, RV_EXC_ILLEGAL, csr_insn_bits(in, f3));
+        return;
+    }
+    if (do_write) {
+        switch (f3 & 3) {
+        case 1: val = src; break;
+        case 2: val = old | src; break;
+        default: val = old & ~src; break;
+        }
+        if (!rv_csr_write(h, csr, val)) {
+            rv_raise(h, RV_EXC_ILLEGAL, csr_insn_bits(in, f3));
+            return;
+        }
+    }
+    rv_set_x(h, in->rd, old);
+    h->pc += in->len;
+}
+
+void rv_exec_csrrw(struct rv_hart *h, const struct rv_insn *in)
+{
+    csr_op(h, in, 1, RS1, in->rd != 0, true);
+}
+
+void rv_exec_csrrs(struct rv_hart *h, const struct rv_insn *in)
+{
+    csr_op(h, in, 2, RS1, true, in->rs1 != 0);
+}
+
+void rv_exec_csrrc(struct rv_hart *h, const struct rv_insn *in)
+{
+    csr_op(h, in, 3, RS1, true, in->rs1 != 0);
+}
+
+void rv_exec_csrrwi(struct rv_hart *h, const struct rv_insn *in)
+{
+    csr_op(h, in, 5, in->rs1, in->rd != 0, true);
+}
+
+void rv_exec_csrrsi(struct rv_hart *h, const struct rv_insn *in)
+{
+    csr_op(h, in, 6, in->rs1, true, in->rs1 != 0);
+}
+
+void rv_exec_csrrci(struct rv_hart *h, const struct rv_insn *in)
+{
+    csr_op(h, in, 7, in->rs1, true, in->rs1 != 0);
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virt board: a QEMU-virt-compatible RISC-V machine (memory map in
+ * DESIGN.md). It is the only place that knows which devices exist and
+ * where; it creates them, maps them on the bus, wires interrupt lines,
+ * loads firmware/kernel/initrd, builds the device tree and the boot ROM.
+ * It does not run harts: the VM layer (vm/) owns the threads.
+ */
+#ifndef MQ_MACHINE_VIRT_H
+#define MQ_MACHINE_VIRT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cpu/riscv/hart.h"
+
+#define MQ_VIRT_RAM_BASE 0x80000000ull
+#define MQ_VIRT_MAX_HARTS 8
+#define MQ_VIRT_MAX_RAM (64ull << 30)
+#define MQ_VIRT_TIMEBASE_HZ 10000000u
+
+enum mq_virt_power_event {
+    MQ_VIRT_POWEROFF, /* code is the exit status asked for */
+    MQ_VIRT_REBOOT,
+};
+
+struct mq_virt_config {
+    uint64_t ram_size;  /* bytes, multiple of 4 KiB */
+    unsigned nharts;    /* 1 .. MQ_VIRT_MAX_HARTS */
+    /*
+     * Firmware: an ELF (loaded at its physical addresses, started at its
+     * entry) or a raw binary (loaded and started at RAM base). With a
+     * kernel and no firmware, the board loads default_firmware.
+     */
+    const char *firmware;
+    const char *default_firmware;
+    const char *kernel;  /* Linux Image, at RAM + 2 MiB; NULL: none */
+    const char *initrd;  /* NULL: none */
+    const char *append;  /* kernel command line; NULL: none */
+    unsigned max_satp_mode; /* 8 = Sv39, 9 = Sv48 (default) */
+    /* Bytes the guest writes to the UART. Called from hart threads. */
+    void (*console_out)(void *opaque, const uint8_t *buf, size_t len);
+    void *console_opaque;
+    /* Poweroff and reboot requests from the guest. Called from hart threads. */
+    void (*power)(void *opaque, enum mq_virt_power_event ev, int code);
+    void *power_opaque;
+};
+
+struct mq_virt;
+
+/*
+ * Build the machine and load its boot images. Returns 0, or -errno with a
+ * one-line reason in err (naming the file and the problem).
+ */
+int mq_virt_create(const struct mq_virt_config *cfg, struct mq_virt **out, char *err,
+                   size_t errlen);
+void mq_virt_destroy(struct mq_virt *m);
+
+/*
+ * Power-on reset: devices and harts reset, RAM cleared, boot images loaded
+ * again. Harts must not be running. 0 or -errno with err filled.
+ */
+int mq_virt_reset(struct mq_virt *m, char *err, size_t errlen);
+
+unsigned mq_virt_nharts(const struct mq_virt *m);
+struct rv_hart *mq_virt_hart(struct mq_virt *m, unsigned i);
+
+/* Push host console input to the UART; returns bytes accepted. Thread-safe. */
+size_t mq_virt_console_in(struct mq_virt *m, const uint8_t *buf, size_t len);
+
+#endif

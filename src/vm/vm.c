@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VM run loop: one host thread per hart running the interpreter in
+ * slices, parking in WFI, and a main thread that waits for a power event,
+ * a signal or the instruction limit, then stops every hart.
+ */
+#include "vm/vm.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+/* Instructions per rv_hart_run call: bounds the latency of stop requests. */
+#define HART_SLICE 200000
+
+enum vm_stop {
+    VM_RUNNING,
+    VM_POWEROFF,
+    VM_REBOOT,
+    VM_LIMIT,
+    VM_SIGNAL,
+};
+
+struct vm {
+    const struct mq_vm_options *opts;
+    struct mq_virt *board;
+    pthread_t threads[MQ_VIRT_MAX_HARTS];
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    enum vm_stop stop;
+    int exit_status;
+};
+
+struct hart_arg {
+    struct vm *vm;
+    unsigned index;
+};
+
+static void request_stop(struct vm *vm, enum vm_stop why, int status)
+{
+    pthread_mutex_lock(&vm->lock);
+    if (vm->stop == VM_RUNNING) {
+        vm->stop = why;
+        vm->exit_status = status;
+    }
+    pthread_cond_broadcast(&vm->cond);
+    pthread_mutex_unlock(&vm->lock);
+    for (unsigned i = 0; i < mq_virt_nharts(vm->board); i++)
+        rv_hart_request_exit(mq_virt_hart(vm->board, i));
+}
+
+static void on_power(void *opaque, enum mq_virt_power_event ev, int code)
+{
+    struct vm *vm = opaque;
+
+    request_stop(vm, ev == MQ_VIRT_REBOOT ? VM_REBOOT : VM_POWEROFF, code);
+}
+
+static void on_console(void *opaque, const uint8_t *buf, size_t len)
+{
+    const struct vm *vm = opaque;
+    int fd = vm->opts->console_fd;
+
+    while (fd >= 0 && len) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return; /* the reader went away: drop output, keep the guest running */
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+static void *hart_thread(void *p)
+{
+    struct hart_arg *arg = p;
+    struct vm *vm = arg->vm;
+    struct rv_hart *h = mq_virt_hart(vm->board, arg->index);
+    uint64_t limit = vm->opts->max_insns;
+
+    rv_hart_set_trace(h, vm->opts->trace);
+    for (;;) {
+        uint64_t slice = HART_SLICE;
+        if (limit) {
+            uint64_t done = rv_hart_retired(h);
+            if (done >= limit) {
+                request_stop(vm, VM_LIMIT, MQ_VM_EXIT_LIMIT);
+                break;
+            }
+            if (limit - done < slice)
+                slice = limit - done;
+        }
+        enum rv_run_status st = rv_hart_run(h, slice);
+        if (st == RV_RUN_EXIT)
+            break;
+        if (st == RV_RUN_WFI)
+            rv_hart_wait_for_interrupt(h);
+    }
+    free(arg);
+    return NULL;
+}
+
+static int start_harts(struct vm *vm, sigset_t *blocked, char *err, size_t errlen)
+{
+    unsigned n = mq_virt_nharts(vm->board);
+
+    for (unsigned i = 0; i < n; i++) {
+        struct hart_arg *arg = malloc(sizeof(*arg));
+        int ret;
+        if (!arg) {
+            snprintf(err, errlen, "vm: out of memory");
+            return -ENOMEM;
+        }
+        arg->vm = vm;
+        arg->index = i;
+        rv_hart_clear_exit(mq_virt_hart(vm->board, i));
+        ret = pthread_create(&vm->threads[i], NULL, hart_thread, arg);
+        if (ret) {
+            free(arg);
+            snprintf(err, errlen, "vm: cannot start hart %u thread: %s", i, strerror(ret));
+            request_stop(vm, VM_SIGNAL, 1);
+            for (unsigned j = 0; j < i; j++)
+                pthread_join(vm->threads[j], NULL);
+            return -ret;
+        }
+    }
+    (void)blocked;
+    return 0;
+}
+
+static void join_harts(struct vm *vm)
+{
+    for (unsigned i = 0; i < mq_virt_nharts(vm->board); i++)
+        pthread_join(vm->threads[i], NULL);
+}
+
+/* Wait for a stop request, turning SIGINT/SIGTERM/SIGHUP into one. */
+static void wait_for_stop(struct vm *vm, const sigset_t *sigs)
+{
+    for (;;) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000 * 1000};
+        int sig;
+        bool stopped;
+
+        pthread_mutex_lock(&vm->lock);
+        stopped = vm->stop != VM_RUNNING;
+        pthread_mutex_unlock(&vm->lock);
+        if (stopped)
+            return;
+        sig = sigtimedwait(sigs, NULL, &ts);
+        if (sig > 0) {
+            mq_warn("vm", "terminating on signal %d (%s)", sig, strsignal(sig));
+            request_stop(vm, VM_SIGNAL, 128 + sig);
+        }
+    }
+}
+
+int mq_vm_run(const struct mq_vm_options *opts, int *exit_status, char *err, size_t errlen)
+{
+    struct vm vm = {.opts = opts, .stop = VM_RUNNING};
+    struct mq_virt_config bc = opts->board;
+    sigset_t sigs, old;
+    int ret;
+
+    bc.console_out = on_console;
+    bc.console_opaque = &vm;
+    bc.power = on_power;
+    bc.power_opaque = &vm;
+    pthread_mutex_init(&vm.lock, NULL);
+    pthread_cond_init(&vm.cond, NULL);
+    ret = mq_virt_create(&bc, &vm.board, err, errlen);
+    if (ret)
+        goto out;
+    /* Hart threads inherit the mask: only this thread takes the signals. */
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, &old);
+    for (;;) {
+        ret = start_harts(&vm, &sigs, err, errlen);
+        if (ret)
+            break;
+        wait_for_stop(&vm, &sigs);
+        join_harts(&vm);
+        if (vm.stop != VM_REBOOT)
+            break;
+        mq_info("vm", "guest asked for a reboot");
+        ret = mq_virt_reset(vm.board, err, errlen);
+        if (ret)
+            break;
+        vm.stop = VM_RUNNING;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!ret) {
+        *exit_status = vm.exit_status;
+        if (vm.stop == VM_LIMIT)
+            mq_warn("vm", "instruction limit of %llu per hart reached",
+                    (unsigned long long)opts->max_insns);
+    }
+    mq_virt_destroy(vm.board);
+out:
+    pthread_cond_destroy(&vm.cond);
+    pthread_mutex_destroy(&vm.lock);
+    return ret;
+}
