@@ -12,22 +12,28 @@
  */
 #include "cpu/riscv/fpu.h"
 
-#include <float.h>
 #include <string.h>
 
-#ifndef RV_FPU_HOST_FAST
-#if (defined(__x86_64__) && defined(__SSE2__)) || defined(__aarch64__)
-#define RV_FPU_HOST_FAST 1
+/*
+ * The host fast path needs host arithmetic that is plain binary32/binary64
+ * with no excess precision (x87 would round twice): SSE2 math on x86-64,
+ * or AArch64.
+ */
+#if defined(__x86_64__) && defined(__SSE2_MATH__)
+#define RV_FPU_HOST_OK 1
+#elif defined(__aarch64__)
+#define RV_FPU_HOST_OK 1
 #else
-#define RV_FPU_HOST_FAST 0
+#define RV_FPU_HOST_OK 0
 #endif
+
+#ifndef RV_FPU_HOST_FAST
+#define RV_FPU_HOST_FAST RV_FPU_HOST_OK
 #endif
 
 #if RV_FPU_HOST_FAST
-/* Host arithmetic must be plain binary32/binary64 with no excess precision
- * (x87 would round twice). */
-#if !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
-#error "RV_FPU_HOST_FAST needs FLT_EVAL_METHOD == 0"
+#if !RV_FPU_HOST_OK
+#error "RV_FPU_HOST_FAST needs x86-64 with SSE2 math, or AArch64"
 #endif
 #if defined(__x86_64__)
 #include <emmintrin.h>
