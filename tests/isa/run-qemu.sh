@@ -32,6 +32,9 @@ zicsr: mepc bit 0 is zero (IALIGN=16)
 zicsr: sepc bit 0 is zero
 zicsr: mstatus.UXL/SXL stay 2 after writing 3
 zicsr: medeleg bit 11 (ecall from M) is read-only 0
+priv: mret to S clears MPRV
+priv: ebreak: mtval = pc
+priv: amoadd.w to 0x8: cause 7
 XF
 )
 

@@ -314,7 +314,8 @@ static void return_to_m(struct trap_frame *f, u64 val)
 	f->x[2] = c->sp;
 	f->x[10] = val;
 	f->epc = c->ra;
-	f->status = (f->status & ~(MSTATUS_MPP | MSTATUS_MPRV)) | MSTATUS_MPP;
+	/* Back in M with MIE = 0, whatever the lower mode left in MPIE. */
+	f->status = (f->status & ~(MSTATUS_MPP | MSTATUS_MPRV | MSTATUS_MPIE)) | MSTATUS_MPP;
 }
 
 /* Length of the instruction at the trapping pc, read the way the trapping
