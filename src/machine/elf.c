@@ -242,15 +242,18 @@ static bool entry_loaded(uint64_t entry, const struct elf_seg *segs, unsigned n)
     return false;
 }
 
-static void copy_segment(struct mq_guest_mem *gm, const uint8_t *data,
-                         const struct elf_seg *s)
+static int copy_segment(struct mq_guest_mem *gm, const uint8_t *data,
+                        const struct elf_seg *s)
 {
-    /* Checked by check_segment(): the whole range is RAM. */
+    /* check_segment() made sure the whole range is RAM; NULL cannot happen. */
     uint8_t *dst = mq_guest_mem_ptr(gm, s->paddr, s->memsz);
 
+    if (!dst)
+        return -EFAULT;
     memcpy(dst, data + s->offset, s->filesz);
     memset(dst + s->filesz, 0, s->memsz - s->filesz);
     mq_guest_mem_written(gm, s->paddr, s->memsz);
+    return 0;
 }
 
 int mq_elf_load(const uint8_t *data, size_t len, struct mq_guest_mem *gm,
@@ -300,8 +303,13 @@ int mq_elf_load(const uint8_t *data, size_t len, struct mq_guest_mem *gm,
     }
 
     /* Pass 2: write. */
-    for (unsigned i = 0; i < nseg; i++)
-        copy_segment(gm, data, &segs[i]);
+    for (unsigned i = 0; i < nseg; i++) {
+        if (copy_segment(gm, data, &segs[i]) != 0) {
+            set_err(err, errlen, "internal error: segment %u left RAM after its check",
+                    segs[i].index);
+            return -EFAULT;
+        }
+    }
 
     if (entry)
         *entry = e_entry;
