@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of the PLIC against the RISC-V PLIC specification's register semantics. */
+#include "hw/plic.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "hw/hw_test.h"
+
+#define NSRC 96
+#define NCTX 4
+
+#define PRIO(s) (4u * (s))
+#define PENDING(w) (0x1000u + 4u * (w))
+#define ENABLE(c, w) (0x2000u + 0x80u * (c) + 4u * (w))
+#define THRESHOLD(c) (0x200000u + 0x1000u * (c))
+#define CLAIM(c) (0x200004u + 0x1000u * (c))
+
+static bool ctx_level[NCTX];
+static unsigned ctx_changes[NCTX];
+
+static void ctx_irq(void *opaque, unsigned ctx, bool level)
+{
+    (void)opaque;
+    if (ctx < NCTX) {
+        ctx_level[ctx] = level;
+        ctx_changes[ctx]++;
+    }
+}
+
+static struct mq_plic *new_plic(void)
+{
+    memset(ctx_level, 0, sizeof(ctx_level));
+    memset(ctx_changes, 0, sizeof(ctx_changes));
+    return mq_plic_create(NSRC, NCTX, ctx_irq, NULL);
+}
+
+static uint32_t rd(struct mq_plic *p, uint64_t off)
+{
+    return (uint32_t)dev_rd(&mq_plic_ops, p, off, 4);
+}
+
+static void wr(struct mq_plic *p, uint64_t off, uint32_t v)
+{
+    dev_wr(&mq_plic_ops, p, off, 4, v);
+}
+
+static void test_create_limits(void)
+{
+    errno = 0;
+    CHECK(mq_plic_create(1, 1, NULL, NULL) == NULL && errno == EINVAL);
+    CHECK(mq_plic_create(MQ_PLIC_MAX_SOURCES + 1, 1, NULL, NULL) == NULL);
+    CHECK(mq_plic_create(32, 0, NULL, NULL) == NULL);
+    CHECK(mq_plic_create(32, MQ_PLIC_MAX_CONTEXTS + 1, NULL, NULL) == NULL);
+
+    struct mq_plic *p = mq_plic_create(MQ_PLIC_MAX_SOURCES, MQ_PLIC_MAX_CONTEXTS, NULL, NULL);
+    CHECK(p != NULL);
+    /* Last source, last context. */
+    wr(p, PRIO(1023), 1);
+    wr(p, ENABLE(MQ_PLIC_MAX_CONTEXTS - 1, 31), 0x80000000u);
+    mq_plic_set_irq(p, 1023, true);
+    CHECK_EQ(rd(p, PENDING(31)), 0x80000000u);
+    CHECK_EQ(rd(p, CLAIM(MQ_PLIC_MAX_CONTEXTS - 1)), 1023);
+    mq_plic_ops.destroy(p);
+}
+
+static void test_registers(void)
+{
+    struct mq_plic *p = new_plic();
+
+    /* Priority: 3 bits, WARL; source 0 hardwired to 0. */
+    wr(p, PRIO(0), 7);
+    CHECK_EQ(rd(p, PRIO(0)), 0);
+    wr(p, PRIO(5), 0xffffffffu);
+    CHECK_EQ(rd(p, PRIO(5)), 7);
+    wr(p, PRIO(95), 3);
+    CHECK_EQ(rd(p, PRIO(95)), 3);
+    wr(p, PRIO(96), 3); /* beyond the last source: a hole */
+    CHECK_EQ(rd(p, PRIO(96)), 0);
+
+    /* Enables: bit 0 of word 0 and bits past the last source are zero. */
+    wr(p, ENABLE(1, 0), 0xffffffffu);
+    CHECK_EQ(rd(p, ENABLE(1, 0)), 0xfffffffeu);
+    wr(p, ENABLE(1, 2), 0xffffffffu);
+    CHECK_EQ(rd(p, ENABLE(1, 2)), 0xffffffffu);
+    wr(p, ENABLE(1, 3), 0xffffffffu);
+    CHECK_EQ(rd(p, ENABLE(1, 3)), 0);
+    wr(p, ENABLE(NCTX, 0), 0xffffffffu); /* missing context */
+    CHECK_EQ(rd(p, ENABLE(NCTX, 0)), 0);
+
+    /* Thresholds: WARL 0..7; unused context words read 0. */
+    wr(p, THRESHOLD(2), 0x1f);
+    CHECK_EQ(rd(p, THRESHOLD(2)), 7);
+    CHECK_EQ(rd(p, THRESHOLD(2) + 8), 0);
+    CHECK_EQ(rd(p, THRESHOLD(NCTX)), 0);
+    CHECK_EQ(rd(p, CLAIM(NCTX)), 0);
+    CHECK_EQ(rd(p, 0x3fffffc), 0);
+
+    /* Pending is read-only. */
+    wr(p, PENDING(0), 0xffffffffu);
+    CHECK_EQ(rd(p, PENDING(0)), 0);
+
+    /* Only aligned 32-bit accesses reach the device. */
+    uint64_t v;
+    CHECK(mq_plic_ops.read(p, 2, 4, &v) < 0);
+    CHECK(mq_plic_ops.read(p, 0, 8, &v) < 0);
+    mq_plic_ops.destroy(p);
+}
+
+static void test_claim_priority_and_ties(void)
+{
+    struct mq_plic *p = new_plic();
+
+    wr(p, PRIO(3), 2);
+    wr(p, PRIO(10), 5);
+    wr(p, PRIO(40), 5);
+    wr(p, PRIO(41), 1);
+    wr(p, ENABLE(1, 0), (1u << 3) | (1u << 10));
+    wr(p, ENABLE(1, 1), (1u << (40 - 32)) | (1u << (41 - 32)));
+
+    mq_plic_set_irq(p, 3, true);
+    mq_plic_set_irq(p, 40, true);
+    mq_plic_set_irq(p, 41, true);
+    mq_plic_set_irq(p, 10, true);
+    CHECK_EQ(rd(p, PENDING(0)), (1u << 3) | (1u << 10));
+    CHECK_EQ(rd(p, PENDING(1)), (1u << 8) | (1u << 9));
+    CHECK(ctx_level[1]);
+    CHECK(!ctx_level[0]);
+
+    /* Highest priority first; 10 and 40 tie at 5: the lower ID wins. */
+    CHECK_EQ(rd(p, CLAIM(1)), 10);
+    CHECK_EQ(rd(p, PENDING(0)), 1u << 3); /* claimed: no longer pending */
+    CHECK_EQ(rd(p, CLAIM(1)), 40);
+    CHECK_EQ(rd(p, CLAIM(1)), 3);
+    CHECK_EQ(rd(p, CLAIM(1)), 41);
+    CHECK_EQ(rd(p, CLAIM(1)), 0);
+    CHECK(!ctx_level[1]);
+
+    /* Completing a source whose line is still high makes it pending again. */
+    wr(p, CLAIM(1), 10);
+    CHECK(ctx_level[1]);
+    CHECK_EQ(rd(p, CLAIM(1)), 10);
+    /* A level source that dropped stays quiet after completion. */
+    mq_plic_set_irq(p, 3, false);
+    wr(p, CLAIM(1), 3);
+    CHECK_EQ(rd(p, PENDING(0)), 0);
+    mq_plic_ops.destroy(p);
+}
+
+static void test_threshold_masks(void)
+{
+    struct mq_plic *p = new_plic();
+
+    wr(p, PRIO(7), 3);
+    wr(p, ENABLE(0, 0), 1u << 7);
+    wr(p, THRESHOLD(0), 3);
+    mq_plic_set_irq(p, 7, true);
+    CHECK(!ctx_level[0]); /* priority must exceed the threshold */
+    CHECK_EQ(rd(p, CLAIM(0)), 0);
+    wr(p, THRESHOLD(0), 2);
+    CHECK(ctx_level[0]);
+    wr(p, THRESHOLD(0), 7);
+    CHECK(!ctx_level[0]);
+    wr(p, THRESHOLD(0), 0);
+    CHECK(ctx_level[0]);
+    /* Priority 0 never interrupts. */
+    wr(p, PRIO(7), 0);
+    CHECK(!ctx_level[0]);
+    CHECK_EQ(rd(p, CLAIM(0)), 0);
+    /* Disabling the source in a context hides it there only. */
+    wr(p, PRIO(7), 1);
+    wr(p, ENABLE(2, 0), 1u << 7);
+    CHECK(ctx_level[0] && ctx_level[2]);
+    wr(p, ENABLE(0, 0), 0);
+    CHECK(!ctx_level[0] && ctx_level[2]);
+    /* A claim from one context withdraws the request from all. */
+    CHECK_EQ(rd(p, CLAIM(2)), 7);
+    CHECK(!ctx_level[2]);
+    mq_plic_ops.destroy(p);
+}
+
+static void test_complete_ignored(void)
+{
+    struct mq_plic *p = new_plic();
+
+    wr(p, PRIO(5), 1);
+    wr(p, PRIO(6), 1);
+    wr(p, ENABLE(1, 0), (1u << 5) | (1u << 6));
+    mq_plic_set_irq(p, 5, true);
+    mq_plic_set_irq(p, 6, true);
+    CHECK_EQ(rd(p, CLAIM(1)), 5);
+    /* Completing a source that was not claimed changes nothing. */
+    wr(p, CLAIM(1), 6);
+    CHECK_EQ(rd(p, PENDING(0)), 1u << 6);
+    /* Completion of invalid IDs is ignored. */
+    wr(p, CLAIM(1), 0);
+    wr(p, CLAIM(1), 96);
+    wr(p, CLAIM(1), 0xffffffffu);
+    /* Completion from a context where the source is not enabled is ignored. */
+    wr(p, CLAIM(0), 5);
+    CHECK_EQ(rd(p, PENDING(0)), 1u << 6); /* 5 still in service */
+    CHECK_EQ(rd(p, CLAIM(1)), 6);
+    CHECK_EQ(rd(p, CLAIM(1)), 0);
+    /* The real completion re-arms source 5. */
+    wr(p, CLAIM(1), 5);
+    CHECK_EQ(rd(p, CLAIM(1)), 5);
+    mq_plic_ops.destroy(p);
+}
+
+static void test_irq_line_and_reset(void)
+{
+    struct mq_plic *p = new_plic();
+    struct mq_irq line = mq_plic_irq(p, 10);
+
+    wr(p, PRIO(10), 4);
+    wr(p, ENABLE(3, 0), 1u << 10);
+    mq_irq_set(&line, true);
+    CHECK(ctx_level[3]);
+    mq_irq_set(&line, false); /* withdrawn before the claim */
+    CHECK(!ctx_level[3]);
+    CHECK_EQ(rd(p, CLAIM(3)), 0);
+    /* Out-of-range sources are ignored. */
+    mq_plic_set_irq(p, 0, true);
+    mq_plic_set_irq(p, 96, true);
+    mq_plic_set_irq(p, 100000, true);
+    CHECK_EQ(rd(p, PENDING(0)), 0);
+
+    mq_irq_set(&line, true);
+    CHECK(ctx_level[3]);
+    mq_plic_ops.reset(p);
+    CHECK(!ctx_level[3]);
+    CHECK_EQ(rd(p, PRIO(10)), 0);
+    CHECK_EQ(rd(p, ENABLE(3, 0)), 0);
+    CHECK_EQ(rd(p, PENDING(0)), 1u << 10); /* the line is still high */
+    mq_plic_ops.destroy(p);
+}
+
+int main(void)
+{
+    RUN(test_create_limits);
+    RUN(test_registers);
+    RUN(test_claim_priority_and_ties);
+    RUN(test_threshold_masks);
+    RUN(test_complete_ignored);
+    RUN(test_irq_line_and_reset);
+    return hw_test_failures ? 1 : 0;
+}

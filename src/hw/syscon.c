@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The SiFive test finisher ("sifive,test1"): a write-only register at
+ * offset 0 whose low 16 bits select pass (power off, status 0), fail (power
+ * off with the status in the upper 16 bits) or reset, as QEMU's virt board
+ * implements it and as OpenSBI's sifive test driver and Linux's
+ * syscon-poweroff/syscon-reboot drivers use it. Reads return 0.
+ *
+ * The device has no mutable state after creation, so it needs no lock.
+ */
+#include "hw/syscon.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "util/log.h"
+
+struct mq_syscon {
+    void (*action)(void *opaque, enum mq_syscon_action action, int code);
+    void *opaque;
+};
+
+static int syscon_read(void *dev, uint64_t off, unsigned size, uint64_t *val)
+{
+    if (size != 4 || (off & 3))
+        return -EINVAL;
+    *val = 0;
+    return 0;
+}
+
+static void syscon_request(struct mq_syscon *s, enum mq_syscon_action action, int code)
+{
+    if (s->action)
+        s->action(s->opaque, action, code);
+}
+
+static int syscon_write(void *dev, uint64_t off, unsigned size, uint64_t val)
+{
+    struct mq_syscon *s = dev;
+    uint32_t status = (uint32_t)val & 0xffffu;
+    int code = (int)(((uint32_t)val >> 16) & 0xffffu);
+
+    if (size != 4 || (off & 3))
+        return -EINVAL;
+    if (off != 0) {
+        mq_guest_warn("syscon", "write 0x%x to unimplemented offset 0x%llx ignored",
+                      (uint32_t)val, (unsigned long long)off);
+        return 0;
+    }
+    switch (status) {
+    case MQ_SYSCON_FINISHER_PASS:
+        syscon_request(s, MQ_SYSCON_POWEROFF, 0);
+        break;
+    case MQ_SYSCON_FINISHER_FAIL:
+        syscon_request(s, MQ_SYSCON_POWEROFF, code);
+        break;
+    case MQ_SYSCON_FINISHER_RESET:
+        syscon_request(s, MQ_SYSCON_REBOOT, 0);
+        break;
+    default:
+        mq_guest_warn("syscon", "unknown request 0x%x ignored", (uint32_t)val);
+        break;
+    }
+    return 0;
+}
+
+static void syscon_destroy(void *dev)
+{
+    free(dev);
+}
+
+struct mq_syscon *mq_syscon_create(void (*action)(void *opaque,
+                                                  enum mq_syscon_action action, int code),
+                                   void *opaque)
+{
+    struct mq_syscon *s = calloc(1, sizeof(*s));
+
+    if (!s)
+        return NULL;
+    s->action = action;
+    s->opaque = opaque;
+    return s;
+}
+
+const struct mq_dev_ops mq_syscon_ops = {
+    .name = "syscon",
+    .min_access = 4,
+    .max_access = 4,
+    .read = syscon_read,
+    .write = syscon_write,
+    .destroy = syscon_destroy,
+};
