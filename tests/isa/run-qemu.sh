@@ -35,6 +35,10 @@ zicsr: medeleg bit 11 (ecall from M) is read-only 0
 priv: mret to S clears MPRV
 priv: ebreak: mtval = pc
 priv: amoadd.w to 0x8: cause 7
+irq: priority 1st: MSI
+irq: priority 2nd: MTI
+irq: priority 3rd: SSI
+irq: priority 4th: STI
 XF
 )
 
