@@ -3,6 +3,7 @@
 #include "hw/plic.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "hw/hw_test.h"
@@ -235,6 +236,59 @@ static void test_irq_line_and_reset(void)
     mq_plic_ops.destroy(p);
 }
 
+#define TOGGLES 20000u
+
+struct toggler {
+    struct mq_plic *p;
+    unsigned source;
+};
+
+static void *toggle_source(void *arg)
+{
+    struct toggler *t = arg;
+
+    for (unsigned i = 0; i < TOGGLES; i++)
+        mq_plic_set_irq(t->p, t->source, i & 1);
+    mq_plic_set_irq(t->p, t->source, true);
+    return NULL;
+}
+
+/* Device threads toggle lines while the hart claims and completes: every
+ * claim names an enabled source, and after the storm each source with its
+ * line left high is claimed exactly once more. */
+static void test_concurrent_lines(void)
+{
+    struct mq_plic *p = mq_plic_create(NSRC, NCTX, NULL, NULL);
+    struct toggler t[3] = {{p, 1}, {p, 33}, {p, 95}};
+    pthread_t th[3];
+    bool seen[NSRC] = {false};
+
+    for (unsigned i = 0; i < 3; i++) {
+        wr(p, PRIO(t[i].source), 1 + i);
+        wr(p, ENABLE(0, t[i].source / 32), rd(p, ENABLE(0, t[i].source / 32)) |
+                                               1u << (t[i].source % 32));
+    }
+    for (unsigned i = 0; i < 3; i++)
+        CHECK_EQ(pthread_create(&th[i], NULL, toggle_source, &t[i]), 0);
+    for (unsigned i = 0; i < TOGGLES; i++) {
+        uint32_t id = rd(p, CLAIM(0));
+        CHECK(id == 0 || id == 1 || id == 33 || id == 95);
+        if (id)
+            wr(p, CLAIM(0), id);
+    }
+    for (unsigned i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    for (;;) {
+        uint32_t id = rd(p, CLAIM(0));
+        if (!id || id >= NSRC || seen[id])
+            break;
+        seen[id] = true;
+    }
+    CHECK(seen[1] && seen[33] && seen[95]);
+    CHECK_EQ(rd(p, CLAIM(0)), 0);
+    mq_plic_ops.destroy(p);
+}
+
 int main(void)
 {
     RUN(test_create_limits);
@@ -243,5 +297,6 @@ int main(void)
     RUN(test_threshold_masks);
     RUN(test_complete_ignored);
     RUN(test_irq_line_and_reset);
+    RUN(test_concurrent_lines);
     return hw_test_failures ? 1 : 0;
 }
