@@ -8,6 +8,7 @@ volatile int trap_expect;
 volatile int trap_action;
 void (*volatile m_irq_hook)(struct trap_frame *f);
 void (*volatile s_irq_hook)(struct trap_frame *f);
+void (*volatile trap_hook)(struct trap_frame *f);
 
 struct mode_ctx {
 	u64 ra, sp, s[12], pad[2];
@@ -384,6 +385,8 @@ void m_trap_c(struct trap_frame *f)
 	if (!trap_expect)
 		crash("M-mode", cause, f->epc, f->tval);
 	record(f, PRV_M, prev);
+	if (trap_hook)
+		trap_hook(f);
 	switch (trap_action) {
 	case TRAP_SKIP:
 		f->epc += prev == PRV_M ? ((*(volatile uint16_t *)f->epc & 3) == 3 ? 4 : 2)
@@ -426,6 +429,8 @@ void s_trap_c(struct trap_frame *f)
 	if (!trap_expect)
 		s_ecall(MAGIC_SCRASH, cause, f->epc, f->tval);
 	record(f, PRV_S, (f->status & MSTATUS_SPP) ? PRV_S : PRV_U);
+	if (trap_hook)
+		trap_hook(f);
 	switch (trap_action) {
 	case TRAP_SKIP:
 		f->epc += s_insn_len(f->epc);

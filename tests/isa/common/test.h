@@ -156,6 +156,8 @@ struct trap_frame {
 };
 extern void (*volatile m_irq_hook)(struct trap_frame *f);
 extern void (*volatile s_irq_hook)(struct trap_frame *f);
+/* Called after an expected trap was recorded, before resuming. */
+extern void (*volatile trap_hook)(struct trap_frame *f);
 
 /* Run fn(arg) in privilege mode `mode` (PRV_U / PRV_S / PRV_M) with the
  * current satp, sp and PMP; returns fn's result, or RUN_TRAPPED when a
