@@ -6,6 +6,9 @@
  * implements it and as OpenSBI's sifive test driver and Linux's
  * syscon-poweroff/syscon-reboot drivers use it. Reads return 0.
  *
+ * OpenSBI writes it with 16-bit stores (writew), Linux's syscon drivers
+ * with 32-bit ones, so both sizes are accepted, as on QEMU.
+ *
  * The device has no mutable state after creation, so it needs no lock.
  */
 #include "hw/syscon.h"
@@ -20,9 +23,14 @@ struct mq_syscon {
     void *opaque;
 };
 
+static bool access_ok(uint64_t off, unsigned size)
+{
+    return (size == 2 || size == 4) && !(off & (size - 1));
+}
+
 static int syscon_read(void *dev, uint64_t off, unsigned size, uint64_t *val)
 {
-    if (size != 4 || (off & 3))
+    if (!access_ok(off, size))
         return -EINVAL;
     *val = 0;
     return 0;
@@ -40,8 +48,10 @@ static int syscon_write(void *dev, uint64_t off, unsigned size, uint64_t val)
     uint32_t status = (uint32_t)val & 0xffffu;
     int code = (int)(((uint32_t)val >> 16) & 0xffffu);
 
-    if (size != 4 || (off & 3))
+    if (!access_ok(off, size))
         return -EINVAL;
+    if (size == 2)
+        code = 0;
     if (off != 0) {
         mq_guest_warn("syscon", "write 0x%x to unimplemented offset 0x%llx ignored",
                       (uint32_t)val, (unsigned long long)off);
@@ -84,7 +94,7 @@ struct mq_syscon *mq_syscon_create(void (*action)(void *opaque,
 
 const struct mq_dev_ops mq_syscon_ops = {
     .name = "syscon",
-    .min_access = 4,
+    .min_access = 2,
     .max_access = 4,
     .read = syscon_read,
     .write = syscon_write,

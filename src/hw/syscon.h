@@ -37,7 +37,7 @@ struct mq_syscon *mq_syscon_create(void (*action)(void *opaque,
                                                   enum mq_syscon_action action, int code),
                                    void *opaque);
 
-/* Register access: 32-bit only (the bus widens narrower stores). */
+/* Register access: 16- or 32-bit (the bus widens byte stores). */
 extern const struct mq_dev_ops mq_syscon_ops;
 
 #endif

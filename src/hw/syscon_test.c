@@ -43,16 +43,30 @@ static void test_codes(void)
     CHECK(last_action == MQ_SYSCON_REBOOT);
     CHECK_EQ(last_code, 0);
 
+    /* OpenSBI's 16-bit stores. */
+    dev_wr(&mq_syscon_ops, s, 0, 2, 0x5555);
+    CHECK_EQ(calls, 5);
+    CHECK(last_action == MQ_SYSCON_POWEROFF);
+    CHECK_EQ(last_code, 0);
+    dev_wr(&mq_syscon_ops, s, 0, 2, 0x7777);
+    CHECK_EQ(calls, 6);
+    CHECK(last_action == MQ_SYSCON_REBOOT);
+    CHECK_EQ(dev_rd(&mq_syscon_ops, s, 0, 2), 0);
+    calls = 4;
+
     /* Unknown values and other offsets are ignored. */
     dev_wr(&mq_syscon_ops, s, 0, 4, 0x1234);
     dev_wr(&mq_syscon_ops, s, 0, 4, 0);
     dev_wr(&mq_syscon_ops, s, 4, 4, 0x5555);
     dev_wr(&mq_syscon_ops, s, 0xffc, 4, 0x7777);
+    dev_wr(&mq_syscon_ops, s, 2, 2, 0x5555);
     CHECK_EQ(calls, 4);
     CHECK_EQ(dev_rd(&mq_syscon_ops, s, 0xffc, 4), 0);
 
     /* Only aligned 32-bit accesses reach the device. */
     CHECK(mq_syscon_ops.write(s, 2, 4, 0x5555) < 0);
+    CHECK(mq_syscon_ops.write(s, 1, 2, 0x5555) < 0);
+    CHECK(mq_syscon_ops.write(s, 0, 1, 0x55) < 0);
     CHECK(mq_syscon_ops.read(s, 0, 8, &v) < 0);
     CHECK_EQ(calls, 4);
     mq_syscon_ops.destroy(s);
