@@ -31,13 +31,11 @@
 #define RV_FPU_HOST_FAST RV_FPU_HOST_OK
 #endif
 
-#if RV_FPU_HOST_FAST
-#if !RV_FPU_HOST_OK
+#if RV_FPU_HOST_FAST && !RV_FPU_HOST_OK
 #error "RV_FPU_HOST_FAST needs x86-64 with SSE2 math, or AArch64"
 #endif
 #if defined(__x86_64__)
 #include <emmintrin.h>
-#endif
 #endif
 
 typedef unsigned __int128 u128;
@@ -302,6 +300,34 @@ static inline bool fp_zero_sum_sign(bool sa, bool sb, unsigned rm)
     return sa == sb ? sa : rm == RV_RM_RDN;
 }
 
+/* Host square roots: correctly rounded hardware instructions, without the
+ * errno handling that sqrt() carries. */
+static inline double host_sqrt64(double x)
+{
+#if defined(__x86_64__)
+    return _mm_cvtsd_f64(_mm_sqrt_sd(_mm_setzero_pd(), _mm_set_sd(x)));
+#elif defined(__aarch64__)
+    double r;
+    __asm__("fsqrt %d0, %d1" : "=w"(r) : "w"(x));
+    return r;
+#else
+    return __builtin_sqrt(x);
+#endif
+}
+
+#if RV_FPU_HOST_FAST
+static inline float host_sqrt32(float x)
+{
+#if defined(__x86_64__)
+    return _mm_cvtss_f32(_mm_sqrt_ss(_mm_set_ss(x)));
+#else
+    float r;
+    __asm__("fsqrt %s0, %s1" : "=w"(r) : "w"(x));
+    return r;
+#endif
+}
+#endif
+
 /* ---- software operations --------------------------------------------- */
 
 static uint64_t fp_add(const struct fp_fmt *f, uint64_t a, uint64_t b,
@@ -413,25 +439,24 @@ static uint64_t fp_div(const struct fp_fmt *f, uint64_t a, uint64_t b,
                             flags);
 }
 
-/* floor(sqrt(x)) by the digit-by-digit method; *rem_nz: remainder != 0. */
+/*
+ * floor(sqrt(x)) for x in [2^124, 2^126); *rem_nz: remainder != 0.
+ * The host square root of the top 64 bits is only an estimate (relative
+ * error near 2^-52); one integer Newton step brings it to the floor or one
+ * above, and the exact correction below settles it.
+ */
 static uint64_t isqrt128(u128 x, bool *rem_nz)
 {
-    u128 res = 0;
-    u128 bit = (u128)1 << 126;
+    double hi = (double)(uint64_t)(x >> 64);
+    uint64_t r = (uint64_t)(host_sqrt64(hi) * 4294967296.0);
 
-    while (bit > x)
-        bit >>= 2;
-    while (bit) {
-        if (x >= res + bit) {
-            x -= res + bit;
-            res = (res >> 1) + bit;
-        } else {
-            res >>= 1;
-        }
-        bit >>= 2;
-    }
-    *rem_nz = x != 0;
-    return (uint64_t)res;
+    r = (uint64_t)(((u128)r + (uint64_t)(x / r)) >> 1);
+    while ((u128)r * r > x)
+        r--;
+    while ((u128)(r + 1) * (r + 1) <= x)
+        r++;
+    *rem_nz = (u128)r * r != x;
+    return r;
 }
 
 static uint64_t fp_sqrt(const struct fp_fmt *f, uint64_t a, unsigned rm,
@@ -755,28 +780,6 @@ static inline bool f32_sum_inexact(float x, float y, float s)
     float yy = s - x;
     float xx = s - yy;
     return (x - xx) + (y - yy) != 0;
-}
-
-static inline double host_sqrt64(double x)
-{
-#if defined(__x86_64__)
-    return _mm_cvtsd_f64(_mm_sqrt_sd(_mm_setzero_pd(), _mm_set_sd(x)));
-#else
-    double r;
-    __asm__("fsqrt %d0, %d1" : "=w"(r) : "w"(x));
-    return r;
-#endif
-}
-
-static inline float host_sqrt32(float x)
-{
-#if defined(__x86_64__)
-    return _mm_cvtss_f32(_mm_sqrt_ss(_mm_set_ss(x)));
-#else
-    float r;
-    __asm__("fsqrt %s0, %s1" : "=w"(r) : "w"(x));
-    return r;
-#endif
 }
 
 static bool f64_fast_add(uint64_t a, uint64_t b, uint64_t *res,

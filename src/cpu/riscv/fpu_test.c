@@ -3,7 +3,10 @@
  * Unit tests for fpu.c: hand-written IEEE 754 / RISC-V vectors, the
  * QEMU-generated reference vectors in fpu_ref/vectors.txt (see
  * fpu_ref/refprog.c), and host fast path against the software path.
- * Every check runs with the host fast path both on and off.
+ * Every check runs with the host fast path both on and off. A fourth test
+ * compares the software path under RNE/RTZ/RDN/RUP with the host FPU
+ * (x86-64 and AArch64 round IEEE-correctly in all four modes and, like
+ * RISC-V, detect tininess after rounding on x86).
  *
  * Usage: fpu_test [vectors.txt]. Without an argument the file is looked up
  * via $MQ_FPU_VECTORS, then next to this source file (__FILE__ is relative
@@ -12,7 +15,9 @@
  */
 #include "cpu/riscv/fpu.h"
 
+#include <fenv.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -783,6 +788,153 @@ static void test_fast_vs_soft(unsigned n)
            "mismatches\n", n, inexact, bad);
 }
 
+/* ---- (4) software path against the host FPU in directed modes ------------ */
+
+#if defined(__x86_64__) || defined(__aarch64__)
+#define HOST_ORACLE 1
+
+/* Volatile operands and results keep the compiler from moving the
+ * operation across fesetround()/fetestexcept(). */
+static volatile double ho_da, ho_db, ho_dc, ho_dr;
+static volatile float ho_fa, ho_fb, ho_fc, ho_fr;
+static volatile int64_t ho_i;
+
+static double d_of(uint64_t v)
+{
+    double d;
+    memcpy(&d, &v, sizeof(d));
+    return d;
+}
+
+static float f_of(uint64_t v)
+{
+    uint32_t u = (uint32_t)v;
+    float f;
+    memcpy(&f, &u, sizeof(f));
+    return f;
+}
+
+static uint64_t bits_d(double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, sizeof(v));
+    return v;
+}
+
+static uint64_t bits_f(float f)
+{
+    uint32_t v;
+    memcpy(&v, &f, sizeof(v));
+    return v;
+}
+
+/* Host result of op under rm (not RMM); false if the host cannot do it. */
+static bool host_op(unsigned op, const uint64_t v[3], unsigned rm,
+                    uint64_t *res, unsigned *fl)
+{
+    static const int modes[] = { FE_TONEAREST, FE_TOWARDZERO, FE_DOWNWARD,
+                                 FE_UPWARD };
+    bool ok = true;
+
+    ho_da = d_of(v[0]);
+    ho_db = d_of(v[1]);
+    ho_dc = d_of(v[2]);
+    ho_fa = f_of(v[0]);
+    ho_fb = f_of(v[1]);
+    ho_fc = f_of(v[2]);
+    ho_i = (int64_t)v[0];
+    fesetround(modes[rm]);
+    feclearexcept(FE_ALL_EXCEPT);
+    switch (op) {
+    case RG_FADD_D: ho_dr = ho_da + ho_db; break;
+    case RG_FSUB_D: ho_dr = ho_da - ho_db; break;
+    case RG_FMUL_D: ho_dr = ho_da * ho_db; break;
+    case RG_FDIV_D: ho_dr = ho_da / ho_db; break;
+    case RG_FSQRT_D: ho_dr = sqrt(ho_da); break;
+    case RG_FMADD_D: ho_dr = fma(ho_da, ho_db, ho_dc); break;
+    case RG_FNMADD_D: ho_dr = fma(-ho_da, ho_db, -ho_dc); break;
+    case RG_FADD_S: ho_fr = ho_fa + ho_fb; break;
+    case RG_FSUB_S: ho_fr = ho_fa - ho_fb; break;
+    case RG_FMUL_S: ho_fr = ho_fa * ho_fb; break;
+    case RG_FDIV_S: ho_fr = ho_fa / ho_fb; break;
+    case RG_FSQRT_S: ho_fr = sqrtf(ho_fa); break;
+    case RG_FMADD_S: ho_fr = fmaf(ho_fa, ho_fb, ho_fc); break;
+    case RG_FCVT_S_D: ho_fr = (float)ho_da; break;
+    case RG_FCVT_S_L: ho_fr = (float)ho_i; break;
+    case RG_FCVT_D_L: ho_dr = (double)ho_i; break;
+    default: ok = false; break;
+    }
+    int ex = fetestexcept(FE_ALL_EXCEPT);
+    fesetround(FE_TONEAREST);
+    *res = rg_ops[op].res == RG_F64 ? bits_d(ho_dr) : bits_f(ho_fr);
+    *fl = ((ex & FE_INEXACT) ? NX : 0) | ((ex & FE_UNDERFLOW) ? UF : 0) |
+          ((ex & FE_OVERFLOW) ? OF : 0) | ((ex & FE_DIVBYZERO) ? DZ : 0) |
+          ((ex & FE_INVALID) ? NV : 0);
+    return ok;
+}
+
+static bool is_nan_of(enum rg_type t, uint64_t v)
+{
+    if (t == RG_F64)
+        return (v & ~(1ull << 63)) > 0x7ff0000000000000ull;
+    return ((uint32_t)v & 0x7fffffffu) > 0x7f800000u;
+}
+
+static void test_host_oracle(unsigned per_op)
+{
+    static const uint8_t ops[] = {
+        RG_FADD_D, RG_FSUB_D, RG_FMUL_D, RG_FDIV_D, RG_FSQRT_D, RG_FMADD_D,
+        RG_FNMADD_D, RG_FADD_S, RG_FSUB_S, RG_FMUL_S, RG_FDIV_S, RG_FSQRT_S,
+        RG_FMADD_S, RG_FCVT_S_D, RG_FCVT_S_L, RG_FCVT_D_L,
+    };
+    /* Not unsigned 64-bit conversions: compilers build them from several
+     * instructions that, e.g., turn 0 into -0 under RDN. */
+    struct rg_rng r = { 0x0ac1e };
+    unsigned n = 0, bad = 0;
+
+    rv_fpu_set_host_fast(false);
+    for (size_t k = 0; k < sizeof(ops); k++) {
+        unsigned op = ops[k];
+        const struct rg_op *o = &rg_ops[op];
+        for (unsigned i = 0; i < per_op; i++) {
+            uint64_t v[3];
+            rg_tuple(op, rg_below(&r, 1000000) + RG_TUPLES, v);
+            if (o->arg == RG_F32 || o->arg == RG_F64) {
+                bool nan = false;
+                if (rg_below(&r, 2))
+                    for (unsigned j = 0; j < 3; j++)
+                        v[j] = fast_operand(&r, o->arg == RG_F64);
+                for (unsigned j = 0; j < o->nargs; j++)
+                    nan |= is_nan_of((enum rg_type)o->arg, v[j]);
+                if (nan) /* NaN rules differ on the host */
+                    continue;
+            }
+            unsigned rm = i % 4;
+            uint64_t want, got;
+            unsigned want_fl, got_fl = 0;
+            if (!host_op(op, v, rm, &want, &want_fl))
+                continue;
+            got = call_op(op, v, rm, &got_fl);
+            n++;
+            bool both_nan = is_nan_of((enum rg_type)o->res, want) &&
+                            is_nan_of((enum rg_type)o->res, got);
+            if ((got == want || both_nan) && got_fl == want_fl)
+                continue;
+            failures++;
+            if (++bad <= 20)
+                printf("FAIL host oracle: %s.%s %#" PRIx64 " %#" PRIx64
+                       " %#" PRIx64 " -> %#" PRIx64 "/%#x, host %#" PRIx64
+                       "/%#x\n", o->name, rm_names[rm], v[0], v[1], v[2],
+                       got, got_fl, want, want_fl);
+        }
+    }
+    rv_fpu_set_host_fast(true);
+    checks += n;
+    printf("host oracle: %u vectors in RNE/RTZ/RDN/RUP, %u mismatches\n", n,
+           bad);
+}
+#endif
+
 int main(int argc, char **argv)
 {
     test_hand();
@@ -790,6 +942,9 @@ int main(int argc, char **argv)
     test_sticky_flags();
     test_reference(argc, argv);
     test_fast_vs_soft(1000000);
+#ifdef HOST_ORACLE
+    test_host_oracle(40000);
+#endif
     printf("%u checks, %u failures\n", checks, failures);
     return failures ? 1 : 0;
 }
