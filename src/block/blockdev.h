@@ -10,6 +10,7 @@
 #ifndef MQ_BLOCK_BLOCKDEV_H
 #define MQ_BLOCK_BLOCKDEV_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -38,11 +39,21 @@ struct mq_blockdev {
     char *path;       /* as opened, owned */
 };
 
+/* Open read-only; writes fail with -EROFS. */
 #define MQ_BLOCKDEV_RDONLY 1u
+/*
+ * Do not follow a qcow2 backing file: unallocated clusters read as zeroes.
+ * For fuzzing and for tools that inspect one layer; a file opened this way
+ * is always read-only.
+ */
+#define MQ_BLOCKDEV_NO_BACKING 2u
 
 /*
- * Open path. format is "raw", "qcow2" or NULL to detect from the contents.
+ * Open path. format is "raw", "qcow2" or NULL to detect from the contents
+ * (qcow2 magic "QFI\xfb", else raw); an explicit format wins, opening a
+ * qcow2 file as "raw" is allowed with a warning. flags: MQ_BLOCKDEV_*.
  * On failure returns -errno and, when err is non-NULL, a one-line reason.
+ * A qcow2 file that fails validation is never written to.
  */
 int mq_blockdev_open(const char *path, const char *format, unsigned flags,
                      struct mq_blockdev **out, char *err, unsigned errlen);
@@ -64,6 +75,20 @@ static inline int mq_blockdev_flush(struct mq_blockdev *bd)
     return bd->ops->flush(bd);
 }
 
+/* Optional ops: -EOPNOTSUPP when the backend has none. */
+static inline int mq_blockdev_discard(struct mq_blockdev *bd, uint64_t off, uint64_t len)
+{
+    return bd->ops->discard ? bd->ops->discard(bd, off, len) : -EOPNOTSUPP;
+}
+
+static inline int mq_blockdev_write_zeroes(struct mq_blockdev *bd, uint64_t off,
+                                           uint64_t len, bool may_unmap)
+{
+    return bd->ops->write_zeroes ? bd->ops->write_zeroes(bd, off, len, may_unmap)
+                                 : -EOPNOTSUPP;
+}
+
+/* Flush (errors are logged) and free bd; NULL is allowed. */
 void mq_blockdev_close(struct mq_blockdev *bd);
 
 #endif
