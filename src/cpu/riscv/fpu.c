@@ -951,7 +951,7 @@ static bool f32_fast_muladd(uint32_t a, uint32_t b, uint32_t c, bool neg_prod,
 #define FAST_TRY(type, call) ((void)0)
 #endif
 
-/* ---- public binary32 API ------------------------------------------------ */
+/* ---- public API ----------------------------------------------------------- */
 
 uint32_t rv_f32_add(uint32_t a, uint32_t b, unsigned rm, unsigned *flags)
 {
@@ -988,88 +988,10 @@ uint32_t rv_f32_muladd(uint32_t a, uint32_t b, uint32_t c,
                        unsigned rm, unsigned *flags)
 {
     FAST_TRY(uint32_t, f32_fast_muladd(a, b, c, negate_product, negate_addend,
-                                   &fast_r, flags));
+                                       &fast_r, flags));
     return (uint32_t)fp_muladd(&FMT32, a, b, c, negate_product,
                                negate_addend, rm, flags);
 }
-
-uint32_t rv_f32_min(uint32_t a, uint32_t b, unsigned *flags)
-{
-    return (uint32_t)fp_minmax(&FMT32, a, b, false, flags);
-}
-
-uint32_t rv_f32_max(uint32_t a, uint32_t b, unsigned *flags)
-{
-    return (uint32_t)fp_minmax(&FMT32, a, b, true, flags);
-}
-
-bool rv_f32_eq(uint32_t a, uint32_t b, unsigned *flags)
-{
-    return fp_eq(&FMT32, a, b, flags);
-}
-
-bool rv_f32_lt(uint32_t a, uint32_t b, unsigned *flags)
-{
-    return fp_lt(&FMT32, a, b, false, flags);
-}
-
-bool rv_f32_le(uint32_t a, uint32_t b, unsigned *flags)
-{
-    return fp_lt(&FMT32, a, b, true, flags);
-}
-
-unsigned rv_f32_classify(uint32_t a)
-{
-    return fp_classify(&FMT32, a);
-}
-
-int32_t rv_f32_to_i32(uint32_t a, unsigned rm, unsigned *flags)
-{
-    return (int32_t)(uint32_t)fp_to_int(&FMT32, a, true, 32, rm, flags);
-}
-
-uint32_t rv_f32_to_u32(uint32_t a, unsigned rm, unsigned *flags)
-{
-    return (uint32_t)fp_to_int(&FMT32, a, false, 32, rm, flags);
-}
-
-int64_t rv_f32_to_i64(uint32_t a, unsigned rm, unsigned *flags)
-{
-    return (int64_t)fp_to_int(&FMT32, a, true, 64, rm, flags);
-}
-
-uint64_t rv_f32_to_u64(uint32_t a, unsigned rm, unsigned *flags)
-{
-    return fp_to_int(&FMT32, a, false, 64, rm, flags);
-}
-
-/* Magnitude of a signed value without overflow for INT_MIN. */
-static inline uint64_t iabs64(int64_t v)
-{
-    return v < 0 ? -(uint64_t)v : (uint64_t)v;
-}
-
-uint32_t rv_i32_to_f32(int32_t v, unsigned rm, unsigned *flags)
-{
-    return (uint32_t)fp_from_int(&FMT32, iabs64(v), v < 0, rm, flags);
-}
-
-uint32_t rv_u32_to_f32(uint32_t v, unsigned rm, unsigned *flags)
-{
-    return (uint32_t)fp_from_int(&FMT32, v, false, rm, flags);
-}
-
-uint32_t rv_i64_to_f32(int64_t v, unsigned rm, unsigned *flags)
-{
-    return (uint32_t)fp_from_int(&FMT32, iabs64(v), v < 0, rm, flags);
-}
-
-uint32_t rv_u64_to_f32(uint64_t v, unsigned rm, unsigned *flags)
-{
-    return (uint32_t)fp_from_int(&FMT32, v, false, rm, flags);
-}
-
-/* ---- public binary64 API ------------------------------------------------ */
 
 uint64_t rv_f64_add(uint64_t a, uint64_t b, unsigned rm, unsigned *flags)
 {
@@ -1101,82 +1023,14 @@ uint64_t rv_f64_sqrt(uint64_t a, unsigned rm, unsigned *flags)
     return fp_sqrt(&FMT64, a, rm, flags);
 }
 
+/* NOTE: no host fast path: detecting inexactness of a host fma result
+ * needs more work than the software path itself. */
 uint64_t rv_f64_muladd(uint64_t a, uint64_t b, uint64_t c,
                        bool negate_product, bool negate_addend,
                        unsigned rm, unsigned *flags)
 {
     return fp_muladd(&FMT64, a, b, c, negate_product, negate_addend, rm,
                      flags);
-}
-
-uint64_t rv_f64_min(uint64_t a, uint64_t b, unsigned *flags)
-{
-    return fp_minmax(&FMT64, a, b, false, flags);
-}
-
-uint64_t rv_f64_max(uint64_t a, uint64_t b, unsigned *flags)
-{
-    return fp_minmax(&FMT64, a, b, true, flags);
-}
-
-bool rv_f64_eq(uint64_t a, uint64_t b, unsigned *flags)
-{
-    return fp_eq(&FMT64, a, b, flags);
-}
-
-bool rv_f64_lt(uint64_t a, uint64_t b, unsigned *flags)
-{
-    return fp_lt(&FMT64, a, b, false, flags);
-}
-
-bool rv_f64_le(uint64_t a, uint64_t b, unsigned *flags)
-{
-    return fp_lt(&FMT64, a, b, true, flags);
-}
-
-unsigned rv_f64_classify(uint64_t a)
-{
-    return fp_classify(&FMT64, a);
-}
-
-int32_t rv_f64_to_i32(uint64_t a, unsigned rm, unsigned *flags)
-{
-    return (int32_t)(uint32_t)fp_to_int(&FMT64, a, true, 32, rm, flags);
-}
-
-uint32_t rv_f64_to_u32(uint64_t a, unsigned rm, unsigned *flags)
-{
-    return (uint32_t)fp_to_int(&FMT64, a, false, 32, rm, flags);
-}
-
-int64_t rv_f64_to_i64(uint64_t a, unsigned rm, unsigned *flags)
-{
-    return (int64_t)fp_to_int(&FMT64, a, true, 64, rm, flags);
-}
-
-uint64_t rv_f64_to_u64(uint64_t a, unsigned rm, unsigned *flags)
-{
-    return fp_to_int(&FMT64, a, false, 64, rm, flags);
-}
-
-uint64_t rv_i32_to_f64(int32_t v, unsigned rm, unsigned *flags)
-{
-    return fp_from_int(&FMT64, iabs64(v), v < 0, rm, flags);
-}
-
-uint64_t rv_u32_to_f64(uint32_t v, unsigned rm, unsigned *flags)
-{
-    return fp_from_int(&FMT64, v, false, rm, flags);
-}
-
-uint64_t rv_i64_to_f64(int64_t v, unsigned rm, unsigned *flags)
-{
-    return fp_from_int(&FMT64, iabs64(v), v < 0, rm, flags);
-}
-
-uint64_t rv_u64_to_f64(uint64_t v, unsigned rm, unsigned *flags)
-{
-    return fp_from_int(&FMT64, v, false, rm, flags);
 }
 
 uint64_t rv_f32_to_f64(uint32_t a, unsigned *flags)
@@ -1188,3 +1042,73 @@ uint32_t rv_f64_to_f32(uint64_t a, unsigned rm, unsigned *flags)
 {
     return (uint32_t)fp_convert(&FMT32, &FMT64, a, rm, flags);
 }
+
+/*
+ * The remaining wrappers only pick the format; they are generated, one line
+ * per public function.
+ */
+#define DEF_MINMAX(name, T, fmt, want_max)                                   \
+    T name(T a, T b, unsigned *flags)                                        \
+    {                                                                        \
+        return (T)fp_minmax(&fmt, a, b, want_max, flags);                    \
+    }
+#define DEF_CMP(name, T, expr)                                               \
+    bool name(T a, T b, unsigned *flags)                                     \
+    {                                                                        \
+        return expr;                                                         \
+    }
+#define DEF_CLASS(name, T, fmt)                                              \
+    unsigned name(T a)                                                       \
+    {                                                                        \
+        return fp_classify(&fmt, a);                                         \
+    }
+/* Float to integer type RT. The bit pattern is first truncated to UT
+ * (the unsigned type of RT's width), so no out-of-range conversion happens
+ * before the final (GNU C: modulo) one. */
+#define DEF_TO_INT(name, T, fmt, RT, UT, is_signed, width)                   \
+    RT name(T a, unsigned rm, unsigned *flags)                               \
+    {                                                                        \
+        return (RT)(UT)fp_to_int(&fmt, a, is_signed, width, rm, flags);      \
+    }
+/* Integer type IT to float; the magnitude is taken in uint64_t, so the most
+ * negative value cannot overflow. */
+#define DEF_FROM_INT(name, T, fmt, IT, is_signed)                            \
+    T name(IT v, unsigned rm, unsigned *flags)                               \
+    {                                                                        \
+        uint64_t x = is_signed ? (uint64_t)(int64_t)v : (uint64_t)v;         \
+        bool neg = is_signed && (int64_t)x < 0;                              \
+        return (T)fp_from_int(&fmt, neg ? -x : x, neg, rm, flags);           \
+    }
+
+DEF_MINMAX(rv_f32_min, uint32_t, FMT32, false)
+DEF_MINMAX(rv_f32_max, uint32_t, FMT32, true)
+DEF_MINMAX(rv_f64_min, uint64_t, FMT64, false)
+DEF_MINMAX(rv_f64_max, uint64_t, FMT64, true)
+
+DEF_CMP(rv_f32_eq, uint32_t, fp_eq(&FMT32, a, b, flags))
+DEF_CMP(rv_f32_lt, uint32_t, fp_lt(&FMT32, a, b, false, flags))
+DEF_CMP(rv_f32_le, uint32_t, fp_lt(&FMT32, a, b, true, flags))
+DEF_CMP(rv_f64_eq, uint64_t, fp_eq(&FMT64, a, b, flags))
+DEF_CMP(rv_f64_lt, uint64_t, fp_lt(&FMT64, a, b, false, flags))
+DEF_CMP(rv_f64_le, uint64_t, fp_lt(&FMT64, a, b, true, flags))
+
+DEF_CLASS(rv_f32_classify, uint32_t, FMT32)
+DEF_CLASS(rv_f64_classify, uint64_t, FMT64)
+
+DEF_TO_INT(rv_f32_to_i32, uint32_t, FMT32, int32_t, uint32_t, true, 32)
+DEF_TO_INT(rv_f32_to_u32, uint32_t, FMT32, uint32_t, uint32_t, false, 32)
+DEF_TO_INT(rv_f32_to_i64, uint32_t, FMT32, int64_t, uint64_t, true, 64)
+DEF_TO_INT(rv_f32_to_u64, uint32_t, FMT32, uint64_t, uint64_t, false, 64)
+DEF_TO_INT(rv_f64_to_i32, uint64_t, FMT64, int32_t, uint32_t, true, 32)
+DEF_TO_INT(rv_f64_to_u32, uint64_t, FMT64, uint32_t, uint32_t, false, 32)
+DEF_TO_INT(rv_f64_to_i64, uint64_t, FMT64, int64_t, uint64_t, true, 64)
+DEF_TO_INT(rv_f64_to_u64, uint64_t, FMT64, uint64_t, uint64_t, false, 64)
+
+DEF_FROM_INT(rv_i32_to_f32, uint32_t, FMT32, int32_t, true)
+DEF_FROM_INT(rv_u32_to_f32, uint32_t, FMT32, uint32_t, false)
+DEF_FROM_INT(rv_i64_to_f32, uint32_t, FMT32, int64_t, true)
+DEF_FROM_INT(rv_u64_to_f32, uint32_t, FMT32, uint64_t, false)
+DEF_FROM_INT(rv_i32_to_f64, uint64_t, FMT64, int32_t, true)
+DEF_FROM_INT(rv_u32_to_f64, uint64_t, FMT64, uint32_t, false)
+DEF_FROM_INT(rv_i64_to_f64, uint64_t, FMT64, int64_t, true)
+DEF_FROM_INT(rv_u64_to_f64, uint64_t, FMT64, uint64_t, false)

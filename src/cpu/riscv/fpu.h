@@ -15,8 +15,9 @@
  *    payloads); a signaling NaN operand raises NV.
  *  - Tininess is detected after rounding; UF is raised only when the result
  *    is both tiny and inexact.
- *  - No function touches global or host floating-point state (the host fast
- *    path computes its flags without fenv), so all are thread-safe.
+ *  - No function changes global or host floating-point state (the host fast
+ *    path computes its flags without fenv), so all are thread-safe, except
+ *    rv_fpu_set_host_fast().
  */
 #ifndef MQ_CPU_RISCV_FPU_H
 #define MQ_CPU_RISCV_FPU_H
@@ -149,6 +150,11 @@ uint32_t rv_f64_to_f32(uint64_t a, unsigned rm, unsigned *flags);
  * muladd, run on the host FPU when the operands are finite and the result is
  * a normal number above the smallest normal, where host and software results
  * are provably identical; everything else takes the software path.
+ *
+ * WARNING: the fast path assumes the host floating-point environment is in
+ * its default state (round to nearest, no flush-to-zero/denormals-are-zero),
+ * which maquina never changes; code that calls fesetround() or sets
+ * MXCSR.FTZ/DAZ on a hart thread must restore it first.
  *
  * rv_fpu_host_fast_available: whether the fast path was compiled in.
  * rv_fpu_set_host_fast: switch it off (false) or back on at run time, so
