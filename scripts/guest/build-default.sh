@@ -270,7 +270,7 @@ fetch() {
         log "downloading $pkg $ver"
         (cd "$dl" && apt_get download "$pkg=$ver" >&2) || die "apt-get download $pkg=$ver failed"
         set -- "$dl"/*.deb
-        [ $# = 1 ] && [ -f "$1" ] || die "apt-get download $pkg left no single .deb"
+        if [ $# != 1 ] || [ ! -f "$1" ]; then die "apt-get download $pkg left no single .deb"; fi
         [ "$(sha256 "$1")" = "$sum" ] || die "$pkg: sha256 differs from the signed index"
         mv "$1" "$debdir/$file"
         chown "$(id -u):$(id -g)" "$debdir/$file" 2>/dev/null || true
