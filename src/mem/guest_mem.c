@@ -6,6 +6,27 @@
 #include <string.h>
 #include <sys/mman.h>
 
+/*
+ * Guard bytes mapped PROT_NONE on each side of RAM: an access that escapes
+ * guest RAM through a checking bug faults at once instead of reading or
+ * corrupting a neighbouring host mapping.
+ */
+#define GUARD_SIZE (2ull << 20)
+
+static void *map_ram(uint64_t size)
+{
+    uint8_t *p = mmap(NULL, size + 2 * GUARD_SIZE, PROT_NONE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+    if (p == MAP_FAILED)
+        return NULL;
+    if (mprotect(p + GUARD_SIZE, size, PROT_READ | PROT_WRITE) != 0) {
+        munmap(p, size + 2 * GUARD_SIZE);
+        return NULL;
+    }
+    return p + GUARD_SIZE;
+}
+
 static void *map_anon(uint64_t size)
 {
     void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
@@ -21,7 +42,7 @@ int mq_guest_mem_init(struct mq_guest_mem *gm, uint64_t base, uint64_t size)
     if (size == 0 || size % MQ_PAGE_SIZE || base % MQ_PAGE_SIZE || base + size < base)
         return -EINVAL;
     pages = size >> MQ_PAGE_SHIFT;
-    gm->host = map_anon(size);
+    gm->host = map_ram(size);
     gm->code_map = map_anon(pages);
     gm->code_gen = map_anon(pages * sizeof(uint32_t));
     if (!gm->host || !gm->code_map || !gm->code_gen) {
@@ -40,7 +61,7 @@ void mq_guest_mem_destroy(struct mq_guest_mem *gm)
     uint64_t pages = gm->size >> MQ_PAGE_SHIFT;
 
     if (gm->host)
-        munmap(gm->host, gm->size);
+        munmap(gm->host - GUARD_SIZE, gm->size + 2 * GUARD_SIZE);
     if (gm->code_map)
         munmap(gm->code_map, pages);
     if (gm->code_gen)

@@ -21,6 +21,7 @@ enum mq_log_level mq_log_get_level(void)
     return log_level;
 }
 
+MQ_PRINTF(3, 0)
 static void log_v(const char *subsys, unsigned suppressed, const char *fmt,
                   va_list ap)
 {
