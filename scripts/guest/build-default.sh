@@ -34,6 +34,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 CACHE=${MAQUINA_CACHE:-$repo/.cache/guest}
 KEYRING=${MAQUINA_DEBIAN_KEYRING:-/usr/share/keyrings/debian-archive-keyring.gpg}
+APT_ETC=${MAQUINA_HOST_APT_ETC:-/etc/apt}   # where the host's apt sources are read (tests)
 PYTHON=${PYTHON:-python3}
 TOOL="$here/guest-tool.py"
 
@@ -124,7 +125,7 @@ debs_cached() {
 # Print "URI SUITE" for every enabled binary ("deb") source of the host.
 host_sources() {
     local f
-    for f in /etc/apt/sources.list.d/*.sources; do
+    for f in "$APT_ETC"/sources.list.d/*.sources; do
         [ -r "$f" ] || continue
         awk '
             function flush() {
@@ -146,7 +147,7 @@ host_sources() {
             }
             END { flush() }' "$f"
     done
-    for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    for f in "$APT_ETC"/sources.list "$APT_ETC"/sources.list.d/*.list; do
         [ -r "$f" ] || continue
         sed -e 's/#.*//' -e 's/\[[^]]*\]//' "$f" | awk '$1 == "deb" && NF >= 3 { print $2, $3 }'
     done
