@@ -545,15 +545,13 @@ static int open_backing(struct qcow2 *s, const struct mq_open_chain *chain, char
                         size_t errlen)
 {
     char *path = resolve_backing(s->bd.path, s->backing_name);
-    char sub[400] = "";
     int ret;
 
     if (!path)
         return -ENOMEM;
+    /* The innermost error names the file at fault; pass it up unchanged. */
     ret = mq_block_open_chain(path, s->backing_fmt, MQ_BLOCKDEV_RDONLY, chain, &s->backing,
-                              sub, sizeof(sub));
-    if (ret < 0)
-        mq_block_seterr(err, errlen, "qcow2: %s: backing file: %s", s->bd.path, sub);
+                              err, errlen);
     free(path);
     return ret;
 }

@@ -405,6 +405,13 @@ static int get_l2_for_write(struct qcow2 *s, uint64_t l1i, uint64_t *l2_out, uin
         if (ret < 0)
             goto out;
         memcpy(copy, old, s->cluster_size);
+        /* Refuse to propagate a corrupt table: check it before writing anything. */
+        for (uint64_t i = 0; i < s->l2_entries && ret == 0; i++) {
+            enum qcow2_ctype type;
+            ret = qcow2_classify(s, mq_get_be64(copy + i * 8), &type);
+        }
+        if (ret < 0)
+            goto out;
     }
     ret = qcow2_alloc_clusters(s, 1, &new_off);
     if (ret < 0)
@@ -509,6 +516,14 @@ static int write_l2_chunk(struct qcow2 *s, const uint8_t *buf, uint64_t len, uin
     size_t np = 0;
     int ret = (pend && full) ? 0 : -ENOMEM;
 
+    /* Validate every entry we will touch before the first write. */
+    for (uint64_t i = 0; ret == 0 && i < nclusters; i++) {
+        uint64_t entry;
+        enum qcow2_ctype type;
+        ret = lookup(s, s->l1, s->l1_size, first + i, &entry);
+        if (ret == 0)
+            ret = qcow2_classify(s, entry, &type);
+    }
     if (ret == 0)
         ret = get_l2_for_write(s, first >> s->l2_bits, &l2_off, &table);
     while (ret == 0 && len) {

@@ -128,8 +128,12 @@ static int cmd_info(int argc, char **argv, bool rw)
 
     if (argc < 3)
         return 2;
-    if (open_img(argv[2], rw ? 0 : MQ_BLOCKDEV_RDONLY, &bd) < 0)
+    /* An optional format argument turns off detection. */
+    if (mq_blockdev_open(argv[2], argc > 3 ? argv[3] : NULL, rw ? 0 : MQ_BLOCKDEV_RDONLY, &bd,
+                         errbuf, sizeof(errbuf)) < 0) {
+        fprintf(stderr, "%s\n", errbuf);
         return 1;
+    }
     printf("format %s size %" PRIu64 "\n", bd->ops->format, bd->size);
     mq_blockdev_close(bd);
     return 0;
@@ -410,7 +414,7 @@ static int cmd_snap(int argc, char **argv)
 static int cmd_ext(int argc, char **argv)
 {
     struct mq_blockdev *bd;
-    char buf[4096];
+    static char buf[1 << 20];
     size_t len = 0;
     int ret;
 
@@ -462,7 +466,7 @@ int main(int argc, char **argv)
 usage:
     fprintf(stderr,
             "usage: qcow2_tool create IMG SIZE [CLUSTER [BACKING [FMT [EXT_TYPE DATA]]]]\n"
-            "       qcow2_tool info|open-rw IMG\n"
+            "       qcow2_tool info|open-rw IMG [FORMAT]\n"
             "       qcow2_tool dump IMG OUT.raw\n"
             "       qcow2_tool write IMG OFF LEN BYTE\n"
             "       qcow2_tool workload IMG SHADOW_OUT SEED NOPS UNIT\n"
