@@ -322,6 +322,12 @@ enum rv_run_status rv_hart_run(struct rv_hart *h, uint64_t max_insns)
         if (__atomic_load_n(&h->exit_request, __ATOMIC_SEQ_CST))
             return RV_RUN_EXIT;
         __atomic_store_n(&h->check, 0, __ATOMIC_SEQ_CST);
+        /*
+         * Re-validate the decoded page at every batch: code rewritten by
+         * another hart or by DMA is picked up within one batch even without
+         * the fence.i the specification asks software for.
+         */
+        rv_invalidate_fetch(h);
         update_timers(h);
         rv_check_interrupts(h);
         if (h->wfi) {
