@@ -25,11 +25,12 @@ static void run_usage(FILE *f)
         "the guest powers off. The exit status is the one the guest asked for.\n"
         "\n"
         "Boot images:\n"
-        "  --bios FILE, --firmware FILE\n"
-        "                       firmware: an ELF loaded at its physical addresses and\n"
-        "                       started at its entry, or a raw binary loaded and started\n"
-        "                       at 0x80000000. Bare-metal programs run this way.\n"
+        "  --bios FILE          a bare-metal RISC-V ELF program, loaded at its physical\n"
+        "                       addresses and started at its entry in M-mode.\n"
         "                       Example: maquina run --bios hello.elf\n"
+        "  --firmware FILE      M-mode firmware: an ELF, or a raw binary loaded and\n"
+        "                       started at 0x80000000 (like QEMU's -bios).\n"
+        "                       Example: maquina run --firmware fw_dynamic.bin --kernel Image\n"
         "  --kernel FILE        Linux Image loaded at RAM + 2 MiB; without --bios the\n"
         "                       default firmware is\n"
         "                       " DEFAULT_FIRMWARE "\n"
@@ -63,6 +64,7 @@ static void run_usage(FILE *f)
 
 enum {
     OPT_BIOS = 0x100,
+    OPT_FIRMWARE,
     OPT_KERNEL,
     OPT_INITRD,
     OPT_APPEND,
@@ -75,7 +77,7 @@ enum {
 
 static const struct option run_options[] = {
     {"bios", required_argument, NULL, OPT_BIOS},
-    {"firmware", required_argument, NULL, OPT_BIOS},
+    {"firmware", required_argument, NULL, OPT_FIRMWARE},
     {"kernel", required_argument, NULL, OPT_KERNEL},
     {"initrd", required_argument, NULL, OPT_INITRD},
     {"append", required_argument, NULL, OPT_APPEND},
@@ -124,7 +126,15 @@ static int parse_one(int c, struct run_args *a)
     uint64_t v;
 
     switch (c) {
-    case OPT_BIOS: a->vm.board.firmware = optarg; return 0;
+    case OPT_BIOS:
+    case OPT_FIRMWARE:
+        if (a->vm.board.firmware) {
+            mq_cli_error("run", "give only one of --bios and --firmware");
+            return -1;
+        }
+        a->vm.board.firmware = optarg;
+        a->vm.board.firmware_elf_only = c == OPT_BIOS;
+        return 0;
     case OPT_KERNEL: a->vm.board.kernel = optarg; return 0;
     case OPT_INITRD: a->vm.board.initrd = optarg; return 0;
     case OPT_APPEND: a->vm.board.append = optarg; return 0;
@@ -190,7 +200,7 @@ static int parse_args(int argc, char **argv, struct run_args *a)
         return -1;
     }
     if (!a->vm.board.firmware && !a->vm.board.kernel) {
-        mq_cli_error("run", "nothing to boot: give --bios FILE or --kernel FILE");
+        mq_cli_error("run", "nothing to boot: give --bios FILE, --firmware FILE or --kernel FILE");
         return -1;
     }
     if (a->vm.board.initrd && !a->vm.board.kernel) {

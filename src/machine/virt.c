@@ -322,6 +322,10 @@ static int load_firmware(struct mq_virt *m, struct boot_images *im, char *err,
         snprintf(err, errlen, "%s: %s", name, why);
         return -ENOEXEC;
     }
+    if (m->cfg.firmware_elf_only) {
+        snprintf(err, errlen, "%s: not an ELF file", name);
+        return -ENOEXEC;
+    }
     if (mq_guest_mem_write(&m->ram, MQ_VIRT_RAM_BASE, im->fw, im->fw_len) != 0) {
         snprintf(err, errlen, "%s: firmware of %zu bytes does not fit in RAM", name,
                  im->fw_len);

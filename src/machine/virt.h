@@ -34,6 +34,7 @@ struct mq_virt_config {
      * kernel and no firmware, the board loads default_firmware.
      */
     const char *firmware;
+    bool firmware_elf_only; /* refuse a firmware file that is not an ELF */
     const char *default_firmware;
     const char *kernel;  /* Linux Image, at RAM + 2 MiB; NULL: none */
     const char *initrd;  /* NULL: none */
