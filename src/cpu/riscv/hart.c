@@ -280,13 +280,12 @@ static void exec_batch(struct rv_hart *h, uint64_t end)
 static void exec_traced(struct rv_hart *h, uint64_t end)
 {
     while (h->instret < end && !h->check) {
-        uint64_t pc = h->pc, before[32];
+        uint64_t pc = h->pc, trapped_before = h->instret_trapped;
         unsigned priv = h->priv;
         uint16_t lo = 0, hi = 0;
         uint32_t raw;
         unsigned len;
 
-        memcpy(before, h->x, sizeof(before));
         h->instret++;
         /* Fetch again for the log only; faults are raised by exec_uncached. */
         uint64_t pa;
@@ -302,12 +301,9 @@ static void exec_traced(struct rv_hart *h, uint64_t end)
         raw = len == 4 ? ((uint32_t)lo | (uint32_t)hi << 16) : lo;
         exec_uncached(h);
         rv_trace_insn(h, priv, pc, raw, len);
-        for (unsigned r = 1; r < 32; r++) {
-            if (h->x[r] != before[r]) {
-                fprintf(h->trace, " x%u=%016llx", r, (unsigned long long)h->x[r]);
-                break;
-            }
-        }
+        /* A trapping instruction wrote nothing: print its destination only on success. */
+        if (h->instret_trapped == trapped_before)
+            rv_trace_dest(h, raw, len);
         fputc('\n', h->trace);
     }
 }

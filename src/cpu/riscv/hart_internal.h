@@ -111,6 +111,7 @@ struct rv_hart {
     uint64_t pc;
     uint64_t f[32];
     uint64_t instret; /* instructions executed since reset */
+    uint64_t instret_trapped; /* synchronous exceptions and interrupts taken */
     /* Nonzero: leave the inner loop to look at interrupts/exit/wfi. */
     volatile int check;
 
@@ -243,6 +244,8 @@ void rv_exec_decode_slot(struct rv_hart *h, const struct rv_insn *in);
 /* ---- trace.c ---- */
 void rv_trace_insn(struct rv_hart *h, unsigned priv, uint64_t pc, uint32_t raw,
                    unsigned len);
+/* Append " xN=value" / " fN=value" for the register the instruction writes. */
+void rv_trace_dest(struct rv_hart *h, uint32_t raw, unsigned len);
 
 /* ---- helpers ---- */
 

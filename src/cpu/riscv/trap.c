@@ -37,6 +37,7 @@ void rv_raise(struct rv_hart *h, uint64_t cause, uint64_t tval)
     uint64_t deleg = interrupt ? h->mideleg : h->medeleg;
     uint64_t tvec;
 
+    h->instret_trapped++;
     if (h->priv <= RV_PRIV_S && code < 64 && ((deleg >> code) & 1)) {
         h->scause = cause;
         h->sepc = h->pc;
