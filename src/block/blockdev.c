@@ -74,7 +74,7 @@ int mq_pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
 
 static int open_file(const char *path, unsigned flags, int *fd_out, char *err, size_t errlen)
 {
-    bool ro = flags & (MQ_BLOCKDEV_RDONLY | MQ_BLOCKDEV_NO_BACKING);
+    bool ro = flags & MQ_BLOCKDEV_RDONLY;
     int fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 
     if (fd < 0) {

@@ -43,8 +43,8 @@ struct mq_blockdev {
 #define MQ_BLOCKDEV_RDONLY 1u
 /*
  * Do not follow a qcow2 backing file: unallocated clusters read as zeroes.
- * For fuzzing and for tools that inspect one layer; a file opened this way
- * is always read-only.
+ * For fuzzing and for tools that inspect one layer. An image that has a
+ * backing file is then opened read-only (writes would lose the base data).
  */
 #define MQ_BLOCKDEV_NO_BACKING 2u
 

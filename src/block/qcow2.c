@@ -610,7 +610,7 @@ int qcow2_open_fd(const char *path, int fd, unsigned flags, const struct mq_open
     s->fd = fd;
     s->open_flags = flags;
     s->bd.ops = &qcow2_ops;
-    s->bd.read_only = flags & (MQ_BLOCKDEV_RDONLY | MQ_BLOCKDEV_NO_BACKING);
+    s->bd.read_only = flags & MQ_BLOCKDEV_RDONLY;
     s->bd.path = strdup(path);
     if (!s->bd.path) {
         ret = -ENOMEM;
@@ -646,6 +646,8 @@ int qcow2_open_fd(const char *path, int fd, unsigned flags, const struct mq_open
         ret = -EROFS;
         goto fail;
     }
+    if (s->backing_name && (flags & MQ_BLOCKDEV_NO_BACKING))
+        s->bd.read_only = true;
     if (s->backing_name && !(flags & MQ_BLOCKDEV_NO_BACKING)) {
         ret = open_backing(s, chain, err, errlen);
         if (ret < 0)
@@ -800,7 +802,8 @@ static int build_cluster0(const uint8_t *hdr, uint32_t hlen, const struct qcow2_
             return -EFBIG;
         mq_put_be32(out + off, exts[i].type);
         mq_put_be32(out + off + 4, exts[i].len);
-        memcpy(out + off + 8, exts[i].data, exts[i].len);
+        if (exts[i].len)
+            memcpy(out + off + 8, exts[i].data, exts[i].len);
         off += need;
     }
     if (8 > cs - off)
@@ -808,7 +811,8 @@ static int build_cluster0(const uint8_t *hdr, uint32_t hlen, const struct qcow2_
     off += 8; /* end marker: already zero */
     if (blen > cs - off)
         return -EFBIG;
-    memcpy(out + off, backing, blen);
+    if (blen)
+        memcpy(out + off, backing, blen);
     mq_put_be64(out + 8, blen ? off : 0);
     mq_put_be32(out + 16, (uint32_t)blen);
     return 0;

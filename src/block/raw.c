@@ -211,7 +211,7 @@ int mq_raw_open_fd(const char *path, int fd, unsigned flags, struct mq_blockdev 
     }
     r->fd = fd;
     r->bd.ops = &raw_ops;
-    r->bd.read_only = flags & (MQ_BLOCKDEV_RDONLY | MQ_BLOCKDEV_NO_BACKING);
+    r->bd.read_only = flags & MQ_BLOCKDEV_RDONLY;
     *out = &r->bd;
     return 0;
 
