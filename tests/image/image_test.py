@@ -66,8 +66,8 @@ def t_workload(d):
     """Random write/discard/zero workload vs a shadow copy, several cluster sizes."""
     seed = random.randrange(1, 1 << 30)
     print("seed", seed)
-    for cs, size, nops in [(65536, "64M", 1500), (4096, "16M", 800), (512, "4M", 500),
-                           (2 << 20, "32M", 100)]:
+    for cs, size, nops in [(65536, "64M", 600), (4096, "16M", 400), (512, "4M", 300),
+                           (2 << 20, "32M", 60)]:
         img, shadow = f"{d}/w{cs}.qcow2", f"{d}/w{cs}.raw"
         tool("create", img, size, cs)
         tool("workload", img, shadow, seed, nops, cs)
