@@ -98,28 +98,6 @@ struct run_args {
     const char *trace_path;
 };
 
-static int parse_console(const char *mode, int *fd)
-{
-    if (!strcmp(mode, "stdio")) {
-        *fd = STDOUT_FILENO;
-        return 0;
-    }
-    if (!strcmp(mode, "none")) {
-        *fd = -1;
-        return 0;
-    }
-    if (!strncmp(mode, "file:", 5) && mode[5]) {
-        *fd = open(mode + 5, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-        if (*fd < 0) {
-            mq_cli_error("run", "--console %s: %s", mode, strerror(errno));
-            return -1;
-        }
-        return 0;
-    }
-    mq_cli_error("run", "--console: unknown mode '%s' (use stdio, file:PATH or none)", mode);
-    return -1;
-}
-
 /* Parse one option; -1 on a usage error (message printed), 1 for --help. */
 static int parse_one(int c, struct run_args *a)
 {
@@ -215,7 +193,7 @@ int mq_cmd_run(int argc, char **argv)
     struct run_args a = {
         .vm = {.board = {.ram_size = DEFAULT_MEMORY, .nharts = 1,
                          .default_firmware = DEFAULT_FIRMWARE},
-               .console_fd = STDOUT_FILENO},
+               .console = "stdio"},
         .console = "stdio",
     };
     char err[512];
@@ -227,8 +205,7 @@ int mq_cmd_run(int argc, char **argv)
             run_usage(stdout);
         return ret > 0 ? 0 : MQ_EXIT_USAGE;
     }
-    if (parse_console(a.console, &a.vm.console_fd) != 0)
-        return MQ_EXIT_USAGE;
+    a.vm.console = a.console;
     if (a.trace_path) {
         a.vm.trace = fopen(a.trace_path, "w");
         if (!a.vm.trace) {
@@ -239,8 +216,6 @@ int mq_cmd_run(int argc, char **argv)
     ret = mq_vm_run(&a.vm, &status, err, sizeof(err));
     if (a.vm.trace)
         fclose(a.vm.trace);
-    if (a.vm.console_fd > STDERR_FILENO)
-        close(a.vm.console_fd);
     if (ret) {
         mq_cli_error("run", "%s", err);
         return MQ_EXIT_USAGE;

@@ -258,6 +258,11 @@ size_t mq_virt_console_in(struct mq_virt *m, const uint8_t *buf, size_t len)
     return mq_uart16550_rx(m->uart, buf, len);
 }
 
+void mq_virt_set_console_space_cb(struct mq_virt *m, void (*cb)(void *opaque), void *opaque)
+{
+    mq_uart16550_set_rx_space_cb(m->uart, cb, opaque);
+}
+
 /* ---- boot images ---- */
 
 struct boot_images {

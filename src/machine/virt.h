@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "cpu/riscv/hart.h"
+#include "util/event_loop.h"
 
 #define MQ_VIRT_RAM_BASE 0x80000000ull
 #define MQ_VIRT_MAX_HARTS 8
@@ -40,6 +41,8 @@ struct mq_virt_config {
     const char *initrd;  /* NULL: none */
     const char *append;  /* kernel command line; NULL: none */
     unsigned max_satp_mode; /* 8 = Sv39, 9 = Sv48 (default) */
+    /* The VM's I/O thread, where device backends run. */
+    struct mq_event_loop *loop;
     /* Bytes the guest writes to the UART. Called from hart threads. */
     void (*console_out)(void *opaque, const uint8_t *buf, size_t len);
     void *console_opaque;
@@ -69,5 +72,8 @@ struct rv_hart *mq_virt_hart(struct mq_virt *m, unsigned i);
 
 /* Push host console input to the UART; returns bytes accepted. Thread-safe. */
 size_t mq_virt_console_in(struct mq_virt *m, const uint8_t *buf, size_t len);
+
+/* Called (from a hart thread) when the UART can take input again. */
+void mq_virt_set_console_space_cb(struct mq_virt *m, void (*cb)(void *opaque), void *opaque);
 
 #endif

@@ -15,7 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/event_loop.h"
 #include "util/log.h"
+#include "vm/console.h"
 
 /* Instructions per rv_hart_run call: bounds the latency of stop requests. */
 #define HART_SLICE 200000
@@ -26,11 +28,14 @@ enum vm_stop {
     VM_REBOOT,
     VM_LIMIT,
     VM_SIGNAL,
+    VM_QUIT,   /* Ctrl-A x */
 };
 
 struct vm {
     const struct mq_vm_options *opts;
     struct mq_virt *board;
+    struct mq_event_loop *loop;
+    struct mq_console *console;
     pthread_t threads[MQ_VIRT_MAX_HARTS];
     pthread_mutex_t lock;
     pthread_cond_t cond;
@@ -45,6 +50,8 @@ struct hart_arg {
 
 static void request_stop(struct vm *vm, enum vm_stop why, int status)
 {
+    if (!vm->board)
+        return;
     pthread_mutex_lock(&vm->lock);
     if (vm->stop == VM_RUNNING) {
         vm->stop = why;
@@ -65,18 +72,28 @@ static void on_power(void *opaque, enum mq_virt_power_event ev, int code)
 
 static void on_console(void *opaque, const uint8_t *buf, size_t len)
 {
-    const struct vm *vm = opaque;
-    int fd = vm->opts->console_fd;
+    struct vm *vm = opaque;
 
-    while (fd >= 0 && len) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return; /* the reader went away: drop output, keep the guest running */
-        buf += n;
-        len -= (size_t)n;
-    }
+    mq_console_write(vm->console, buf, len);
+}
+
+static size_t console_deliver(void *opaque, const uint8_t *buf, size_t len)
+{
+    struct vm *vm = opaque;
+
+    return vm->board ? mq_virt_console_in(vm->board, buf, len) : 0;
+}
+
+static void console_quit(void *opaque)
+{
+    request_stop(opaque, VM_QUIT, 0);
+}
+
+static void console_space(void *opaque)
+{
+    struct vm *vm = opaque;
+
+    mq_console_input_space(vm->console);
 }
 
 static void *hart_thread(void *p)
@@ -163,22 +180,39 @@ static void wait_for_stop(struct vm *vm, const sigset_t *sigs)
     }
 }
 
-int mq_vm_run(const struct mq_vm_options *opts, int *exit_status, char *err, size_t errlen)
+static int start_io(struct vm *vm, char *err, size_t errlen)
 {
-    struct vm vm = {.opts = opts, .stop = VM_RUNNING};
-    struct mq_virt_config bc = opts->board;
+    struct mq_console_hooks hooks = {
+        .deliver = console_deliver, .quit = console_quit, .opaque = vm};
+    int ret;
+
+    ret = mq_event_loop_create(&vm->loop);
+    if (!ret)
+        ret = mq_event_loop_start(vm->loop, "mq-io");
+    if (ret) {
+        snprintf(err, errlen, "vm: cannot start the I/O thread: %s", strerror(-ret));
+        return ret;
+    }
+    return mq_console_create(vm->opts->console ? vm->opts->console : "stdio", vm->loop,
+                             &hooks, &vm->console, err, errlen);
+}
+
+static void stop_io(struct vm *vm)
+{
+    mq_console_destroy(vm->console);
+    vm->console = NULL;
+    if (vm->loop) {
+        mq_event_loop_stop(vm->loop);
+        mq_event_loop_destroy(vm->loop);
+        vm->loop = NULL;
+    }
+}
+
+static int run_until_stop(struct vm *vm, char *err, size_t errlen)
+{
     sigset_t sigs, old;
     int ret;
 
-    bc.console_out = on_console;
-    bc.console_opaque = &vm;
-    bc.power = on_power;
-    bc.power_opaque = &vm;
-    pthread_mutex_init(&vm.lock, NULL);
-    pthread_cond_init(&vm.cond, NULL);
-    ret = mq_virt_create(&bc, &vm.board, err, errlen);
-    if (ret)
-        goto out;
     /* Hart threads inherit the mask: only this thread takes the signals. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
@@ -186,28 +220,58 @@ int mq_vm_run(const struct mq_vm_options *opts, int *exit_status, char *err, siz
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, &old);
     for (;;) {
-        ret = start_harts(&vm, &sigs, err, errlen);
+        ret = start_harts(vm, &sigs, err, errlen);
         if (ret)
             break;
-        wait_for_stop(&vm, &sigs);
-        join_harts(&vm);
-        if (vm.stop != VM_REBOOT)
+        wait_for_stop(vm, &sigs);
+        join_harts(vm);
+        if (vm->stop != VM_REBOOT)
             break;
         mq_info("vm", "guest asked for a reboot");
-        ret = mq_virt_reset(vm.board, err, errlen);
+        ret = mq_virt_reset(vm->board, err, errlen);
         if (ret)
             break;
-        vm.stop = VM_RUNNING;
+        vm->stop = VM_RUNNING;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return ret;
+}
+
+int mq_vm_run(const struct mq_vm_options *opts, int *exit_status, char *err, size_t errlen)
+{
+    struct vm vm = {.opts = opts, .stop = VM_RUNNING};
+    struct mq_virt_config bc = opts->board;
+    int ret;
+
+    pthread_mutex_init(&vm.lock, NULL);
+    pthread_cond_init(&vm.cond, NULL);
+    ret = start_io(&vm, err, errlen);
+    if (ret)
+        goto out;
+    bc.console_out = on_console;
+    bc.console_opaque = &vm;
+    bc.power = on_power;
+    bc.power_opaque = &vm;
+    bc.loop = vm.loop;
+    ret = mq_virt_create(&bc, &vm.board, err, errlen);
+    if (ret)
+        goto out;
+    mq_virt_set_console_space_cb(vm.board, console_space, &vm);
+    ret = run_until_stop(&vm, err, errlen);
     if (!ret) {
         *exit_status = vm.exit_status;
         if (vm.stop == VM_LIMIT)
             mq_warn("vm", "instruction limit of %llu per hart reached",
                     (unsigned long long)opts->max_insns);
     }
-    mq_virt_destroy(vm.board);
 out:
+    /* Input first (it feeds the board), then the board, then the I/O thread. */
+    if (vm.console)
+        mq_console_destroy(vm.console);
+    vm.console = NULL;
+    mq_virt_destroy(vm.board);
+    vm.board = NULL;
+    stop_io(&vm);
     pthread_cond_destroy(&vm.cond);
     pthread_mutex_destroy(&vm.lock);
     return ret;

@@ -19,7 +19,7 @@ struct mq_vm_options {
     struct mq_virt_config board; /* console_out/power are set by the VM */
     uint64_t max_insns;          /* per hart; 0 = no limit */
     FILE *trace;                 /* instruction trace, or NULL */
-    int console_fd;              /* where guest console output goes; -1 = discard */
+    const char *console;         /* "stdio", "file:PATH" or "none" */
 };
 
 /*
