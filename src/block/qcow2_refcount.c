@@ -322,10 +322,19 @@ int qcow2_alloc_clusters(struct qcow2 *s, uint64_t n, uint64_t *off)
         bool retry = false;
         int ret;
 
+        /*
+         * Past the end of the file only crash leftovers can hold refcounts;
+         * a long used run out there means the refcounts lie (and would make
+         * this scan take forever).
+         */
+        uint64_t limit = qcow2_clusters(s, s->file_size) + n + 65536;
+
         while (run < n) {
             uint64_t rc;
             if (c >= max_cluster)
                 return -ENOSPC;
+            if (c >= limit)
+                return qcow2_corrupt(s, "refcounts claim clusters far beyond the end of file");
             ret = qcow2_get_refcount(s, c, &rc);
             if (ret < 0)
                 return ret;
