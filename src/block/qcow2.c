@@ -694,7 +694,7 @@ static int qcow2_op_pread(struct mq_blockdev *bd, void *buf, uint64_t len, uint6
 
     if (!mq_range_ok(off, len, bd->size))
         return -EINVAL;
-    return qcow2_read_l1(s, s->l1, s->l1_size, bd->size, buf, len, off);
+    return qcow2_read_l1(s, s->l1, s->l1_size, buf, len, off);
 }
 
 static int check_writable(struct qcow2 *s, uint64_t off, uint64_t len)

@@ -9,6 +9,11 @@
  * that change the image need a read-write open and return -EROFS otherwise.
  * err/errlen, where present, receive a one-line reason on failure (may be
  * NULL/0).
+ *
+ * Through struct mq_blockdev: discard and write_zeroes on whole clusters
+ * only touch metadata (zero flag, or unallocated when no backing file); the
+ * partial clusters at either end are written with zeroes, so both keep the
+ * "reads return zeroes" contract.
  */
 #ifndef MQ_BLOCK_QCOW2_H
 #define MQ_BLOCK_QCOW2_H

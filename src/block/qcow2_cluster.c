@@ -344,13 +344,12 @@ static int lookup(struct qcow2 *s, const uint64_t *l1, uint64_t l1_size, uint64_
     return 0;
 }
 
-int qcow2_read_l1(struct qcow2 *s, const uint64_t *l1, uint64_t l1_size, uint64_t disk_size,
-                  void *buf, uint64_t len, uint64_t off)
+int qcow2_read_l1(struct qcow2 *s, const uint64_t *l1, uint64_t l1_size, void *buf,
+                  uint64_t len, uint64_t off)
 {
     uint8_t *p = buf;
     bool use_backing = l1 == s->l1;
 
-    (void)disk_size;
     while (len) {
         uint64_t gci = off >> s->cluster_bits, cl_off = off & (s->cluster_size - 1);
         uint64_t n = MQ_MIN(len, s->cluster_size - cl_off), entry;

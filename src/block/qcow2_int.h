@@ -217,8 +217,9 @@ int qcow2_l1_entry_check(struct qcow2 *s, uint64_t entry, uint64_t *l2_off);
 int qcow2_classify(struct qcow2 *s, uint64_t entry, enum qcow2_ctype *type);
 void qcow2_compressed_range(const struct qcow2 *s, uint64_t entry, uint64_t *off,
                             uint64_t *len);
-int qcow2_read_l1(struct qcow2 *s, const uint64_t *l1, uint64_t l1_size, uint64_t disk_size,
-                  void *buf, uint64_t len, uint64_t off);
+/* Read through any L1 table; only the active one falls through to the backing file. */
+int qcow2_read_l1(struct qcow2 *s, const uint64_t *l1, uint64_t l1_size, void *buf,
+                  uint64_t len, uint64_t off);
 int qcow2_do_write(struct qcow2 *s, const void *buf, uint64_t len, uint64_t off);
 int qcow2_do_zero(struct qcow2 *s, uint64_t off, uint64_t len, bool may_unmap,
                   bool discard);

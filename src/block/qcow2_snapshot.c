@@ -584,7 +584,7 @@ int mq_qcow2_snapshot_read_vmstate(struct mq_blockdev *bd, const char *id_or_nam
     /* QEMU's layout: state starts at the first L1 entry past the disk. */
     base = qcow2_size_to_l1(s, sn->disk_size) << (s->cluster_bits + s->l2_bits);
     if (ret == 0)
-        ret = qcow2_read_l1(s, l1, sn->l1_size, sn->disk_size, buf, len, base + off);
+        ret = qcow2_read_l1(s, l1, sn->l1_size, buf, len, base + off);
     free(l1);
     return ret;
 }
