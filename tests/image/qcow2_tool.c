@@ -296,11 +296,16 @@ static int cmd_workload(int argc, char **argv)
     return ret ? fail("workload", ret) : 0;
 }
 
-/* crash-writer IMG SEED LOG: ops forever; op i is logged once flushed. */
+/*
+ * crash-writer IMG SEED LOG [snap]: ops forever; op i is logged once flushed.
+ * With "snap", snapshots are created and deleted between ops (they don't
+ * change the active disk, so the expected content is the same).
+ */
 static int cmd_crash_writer(int argc, char **argv)
 {
     struct mq_blockdev *bd;
     uint64_t seed, unit = 65536;
+    bool snaps = argc > 5 && !strcmp(argv[5], "snap");
     uint8_t *buf;
     FILE *log;
 
@@ -321,6 +326,17 @@ static int cmd_crash_writer(int argc, char **argv)
         if (ret < 0)
             return fail("crash-writer", ret);
         fprintf(log, "%" PRIu64 "\n", i);
+        if (snaps && i % 8 == 7) {
+            char name[32];
+            snprintf(name, sizeof(name), "s%" PRIu64, i);
+            ret = mq_qcow2_snapshot_create(bd, name, buf, 3 * unit);
+            if (ret == 0 && i >= 31) {
+                snprintf(name, sizeof(name), "s%" PRIu64, i - 24);
+                ret = mq_qcow2_snapshot_delete(bd, name);
+            }
+            if (ret < 0)
+                return fail("crash-writer snapshot", ret);
+        }
     }
 }
 
