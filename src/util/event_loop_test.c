@@ -164,7 +164,7 @@ static void on_writable(void *opaque, int fd)
 
     inc(&ps->writes);
     /* Level-triggered: stop asking once told. */
-    mq_fd_watch_set_events(ps->w, MQ_EV_READ);
+    mq_fd_watch_set_events(__atomic_load_n(&ps->w, __ATOMIC_ACQUIRE), MQ_EV_READ);
 }
 
 static void test_fd_watch(void)
@@ -189,7 +189,7 @@ static void test_fd_watch(void)
 
     /* Added with no events first so ps.w is set before the callback can run. */
     CHECK(mq_event_loop_add_fd(loop, ps.fds[1], 0, NULL, on_writable, &ps, &wout) == 0);
-    ps.w = wout;
+    __atomic_store_n(&ps.w, wout, __ATOMIC_RELEASE);
     CHECK(mq_fd_watch_set_events(wout, MQ_EV_WRITE) == 0);
     CHECK(wait_for(&ps.writes, 1));
     sleep_ms(20);

@@ -5,102 +5,15 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "virtio/test_memdisk.h"
 #include "virtio/virtio_test_driver.h"
-
-/* ---- An in-memory mq_blockdev ---- */
-
-struct memdisk {
-    struct mq_blockdev bd;
-    uint8_t *data;
-    unsigned flushes;
-    unsigned discards;
-    unsigned write_zeroes;
-    int fail_io;          /* nonzero: pread/pwrite return it */
-};
-
-static int md_pread(struct mq_blockdev *bd, void *buf, uint64_t len, uint64_t off)
-{
-    struct memdisk *md = (struct memdisk *)bd;
-
-    if (md->fail_io)
-        return md->fail_io;
-    if (!mq_range_ok(off, len, bd->size))
-        return -EINVAL;
-    memcpy(buf, md->data + off, len);
-    return 0;
-}
-
-static int md_pwrite(struct mq_blockdev *bd, const void *buf, uint64_t len, uint64_t off)
-{
-    struct memdisk *md = (struct memdisk *)bd;
-
-    if (md->fail_io)
-        return md->fail_io;
-    if (bd->read_only)
-        return -EROFS;
-    if (!mq_range_ok(off, len, bd->size))
-        return -EINVAL;
-    memcpy(md->data + off, buf, len);
-    return 0;
-}
-
-static int md_flush(struct mq_blockdev *bd)
-{
-    ((struct memdisk *)bd)->flushes++;
-    return 0;
-}
-
-static int md_discard(struct mq_blockdev *bd, uint64_t off, uint64_t len)
-{
-    struct memdisk *md = (struct memdisk *)bd;
-
-    if (!mq_range_ok(off, len, bd->size))
-        return -EINVAL;
-    memset(md->data + off, 0, len);
-    md->discards++;
-    return 0;
-}
-
-static int md_write_zeroes(struct mq_blockdev *bd, uint64_t off, uint64_t len, bool unmap)
-{
-    struct memdisk *md = (struct memdisk *)bd;
-
-    if (!mq_range_ok(off, len, bd->size))
-        return -EINVAL;
-    memset(md->data + off, 0, len);
-    md->write_zeroes++;
-    return 0;
-}
-
-static const struct mq_blockdev_ops md_ops = {
-    .format = "mem",
-    .pread = md_pread,
-    .pwrite = md_pwrite,
-    .flush = md_flush,
-    .discard = md_discard,
-    .write_zeroes = md_write_zeroes,
-};
-
-/* Without discard and write_zeroes: the device falls back to writing zeroes. */
-static const struct mq_blockdev_ops md_ops_basic = {
-    .format = "mem",
-    .pread = md_pread,
-    .pwrite = md_pwrite,
-    .flush = md_flush,
-};
 
 #define DISK_SECTORS 2048u
 #define DISK_BYTES (DISK_SECTORS * 512u)
 
 static void md_init(struct memdisk *md, const struct mq_blockdev_ops *ops, bool ro)
 {
-    memset(md, 0, sizeof(*md));
-    md->bd.ops = ops;
-    md->bd.size = DISK_BYTES;
-    md->bd.read_only = ro;
-    md->data = malloc(DISK_BYTES);
-    for (uint32_t i = 0; i < DISK_BYTES; i++)
-        md->data[i] = (uint8_t)(i * 7 + 3);
+    CHECK_EQ(memdisk_init(md, ops, DISK_BYTES, ro), 0);
 }
 
 /* ---- Requests ---- */
@@ -132,7 +45,7 @@ static void env_init(struct env *e, const struct mq_blockdev_ops *ops, bool ro,
 static void env_fini(struct env *e)
 {
     td_destroy(&e->t);
-    free(e->md.data);
+    memdisk_fini(&e->md);
 }
 
 static void put_hdr(struct env *e, uint64_t gpa, uint32_t type, uint64_t sector)

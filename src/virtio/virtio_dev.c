@@ -100,7 +100,7 @@ void mq_virtio_dev_reset(struct mq_virtio_dev *vdev)
     for (unsigned i = n; i-- > 0;)
         pthread_mutex_unlock(&vdev->queues[i].lock);
     vdev->driver_features = 0;
-    vdev->features = 0;
+    __atomic_store_n(&vdev->features, 0, __ATOMIC_RELEASE);
     __atomic_store_n(&vdev->status, 0, __ATOMIC_RELEASE);
     set_isr(vdev, 0, UINT32_MAX);
 }
@@ -185,7 +185,7 @@ void mq_virtio_dev_set_status(struct mq_virtio_dev *vdev, uint32_t val)
         new = (val & ~MQ_VIRTIO_STATUS_NEEDS_RESET) | (cur & MQ_VIRTIO_STATUS_NEEDS_RESET);
         if ((new & MQ_VIRTIO_STATUS_FEATURES_OK) && !(cur & MQ_VIRTIO_STATUS_FEATURES_OK)) {
             if (features_acceptable(vdev))
-                vdev->features = vdev->driver_features;
+                __atomic_store_n(&vdev->features, vdev->driver_features, __ATOMIC_RELEASE);
             else
                 new &= ~MQ_VIRTIO_STATUS_FEATURES_OK;
         }
@@ -221,8 +221,9 @@ struct mq_virtio_queue *mq_virtio_dev_queue(struct mq_virtio_dev *vdev, uint32_t
 
 static int enable_queue(struct mq_virtio_dev *vdev, struct mq_virtio_queue *qs)
 {
-    bool event_idx = vdev->features & (1ull << MQ_VIRTIO_F_EVENT_IDX);
-    bool indirect = vdev->features & (1ull << MQ_VIRTIO_F_INDIRECT_DESC);
+    uint64_t features = mq_virtio_features(vdev);
+    bool event_idx = features & (1ull << MQ_VIRTIO_F_EVENT_IDX);
+    bool indirect = features & (1ull << MQ_VIRTIO_F_INDIRECT_DESC);
     int ret;
 
     if (qs->num > vdev->queue_max)
@@ -356,7 +357,7 @@ struct mq_guest_mem *mq_virtio_guest_mem(const struct mq_virtio_dev *vdev)
 
 uint64_t mq_virtio_features(const struct mq_virtio_dev *vdev)
 {
-    return vdev->features;
+    return __atomic_load_n(&vdev->features, __ATOMIC_ACQUIRE);
 }
 
 void mq_virtio_notify_used(struct mq_virtio_dev *vdev, unsigned q)

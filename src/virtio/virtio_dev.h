@@ -114,7 +114,7 @@ struct mq_virtio_dev {
     void *model;
     uint64_t host_features;                /* offered */
     uint64_t driver_features;              /* as written by the driver */
-    uint64_t features;                     /* accepted at FEATURES_OK */
+    uint64_t features;                     /* accepted at FEATURES_OK; atomic */
     uint32_t queue_max;                    /* QueueNumMax of every queue */
     uint32_t status;                       /* atomic: models set NEEDS_RESET */
     uint32_t config_generation;            /* atomic */

@@ -7,6 +7,7 @@
 #ifndef MQ_VIRTIO_TEST_DRIVER_H
 #define MQ_VIRTIO_TEST_DRIVER_H
 
+#include <endian.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -237,8 +238,10 @@ static MQ_UNUSED uint16_t td_add(struct td *t, unsigned qi, const struct td_buf 
     q->next_desc = (uint16_t)((head + n) % q->size);
     td_put16(t, q->avail + 4 + 2ull * (q->avail_idx % q->size), head);
     q->avail_idx++;
+    /* Publish like a driver: release store of the index, then a full barrier. */
+    __atomic_store_n((uint16_t *)mq_guest_mem_ptr(&t->gm, q->avail + 2, 2),
+                     htole16(q->avail_idx), __ATOMIC_RELEASE);
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    td_put16(t, q->avail + 2, q->avail_idx);
     return head;
 }
 
@@ -251,11 +254,11 @@ static MQ_UNUSED void td_kick(struct td *t, unsigned qi)
 static MQ_UNUSED bool td_used(struct td *t, unsigned qi, uint32_t *id, uint32_t *len)
 {
     struct td_queue *q = &t->q[qi];
-    uint8_t raw[2];
+    const uint16_t *idx = mq_guest_mem_ptr(&t->gm, q->used + 2, 2);
     uint64_t elem;
 
-    CHECK_EQ(mq_guest_mem_read(&t->gm, q->used + 2, raw, 2), 0);
-    if (mq_get_le16(raw) == q->used_seen)
+    /* Acquire: the element and the data the device wrote are visible after it. */
+    if (le16toh(__atomic_load_n(idx, __ATOMIC_ACQUIRE)) == q->used_seen)
         return false;
     elem = q->used + 4 + 8ull * (q->used_seen % q->size);
     *id = td_get32(t, elem);
