@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "cpu/riscv/exec.h"
@@ -29,6 +30,13 @@ struct rv_hart *rv_hart_create(const struct rv_hart_config *cfg)
     h->hartid = cfg->hartid;
     h->reset_pc = cfg->reset_pc;
     h->max_satp_mode = cfg->max_satp_mode ? cfg->max_satp_mode : 9;
+    /* Lazily committed: untouched decoded slots cost no host memory. */
+    h->dcache = mmap(NULL, RV_DCACHE_PAGES * sizeof(struct rv_dpage), PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (h->dcache == MAP_FAILED) {
+        free(h);
+        return NULL;
+    }
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->cond, NULL);
     rv_hart_reset(h);
@@ -39,8 +47,7 @@ void rv_hart_destroy(struct rv_hart *h)
 {
     if (!h)
         return;
-    for (unsigned i = 0; i < RV_DCACHE_PAGES; i++)
-        free(h->dcache[i]);
+    munmap(h->dcache, RV_DCACHE_PAGES * sizeof(struct rv_dpage));
     pthread_cond_destroy(&h->cond);
     pthread_mutex_destroy(&h->lock);
     free(h);
@@ -241,10 +248,9 @@ void rv_exec_cross_page(struct rv_hart *h, const struct rv_insn *in)
 }
 
 /* First execution of a cached slot: decode it in place, then run it. */
-void rv_exec_decode_slot(struct rv_hart *h, const struct rv_insn *in)
+static void decode_and_exec(struct rv_hart *h, struct rv_insn *slot)
 {
-    struct rv_insn *slot = (struct rv_insn *)in;
-    const struct rv_dpage *d = h->fetch_dpage;
+    struct rv_dpage *d = h->fetch_dpage;
     unsigned off = (unsigned)(h->pc & 0xfff);
     const uint8_t *code = h->ram->host + (d->page_index << MQ_PAGE_SHIFT) + off;
     uint16_t lo = mq_get_le16(code);
@@ -255,6 +261,7 @@ void rv_exec_decode_slot(struct rv_hart *h, const struct rv_insn *in)
         slot->fn = rv_exec_cross_page;
     else
         rv_decode32(mq_get_le32(code), slot);
+    d->used[off >> 7] |= 1ull << ((off >> 1) & 63);
     slot->fn(h, slot);
 }
 
@@ -263,17 +270,19 @@ static void exec_batch(struct rv_hart *h, uint64_t end)
     while (h->instret < end && !h->check) {
         uint64_t pc = h->pc;
         h->instret++;
-        if (likely((pc & ~0xfffull) == h->fetch_vpage)) {
-            const struct rv_insn *in = &h->fetch_dpage->slot[(pc & 0xfff) >> 1];
-            in->fn(h, in);
-        } else if (rv_fetch_page(h, pc)) {
-            if (h->fetch_dpage && h->fetch_vpage == (pc & ~0xfffull)) {
-                const struct rv_insn *in = &h->fetch_dpage->slot[(pc & 0xfff) >> 1];
-                in->fn(h, in);
-            } else {
+        if (unlikely((pc & ~0xfffull) != h->fetch_vpage)) {
+            if (!rv_fetch_page(h, pc))
+                continue; /* fetch fault: the trap is taken */
+            if (!h->fetch_dpage || h->fetch_vpage != (pc & ~0xfffull)) {
                 exec_uncached(h);
+                continue;
             }
         }
+        struct rv_insn *in = &h->fetch_dpage->slot[(pc & 0xfff) >> 1];
+        if (likely(in->fn != NULL))
+            in->fn(h, in);
+        else
+            decode_and_exec(h, in);
     }
 }
 

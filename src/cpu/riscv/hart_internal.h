@@ -93,15 +93,24 @@ struct rv_insn {
 
 #define RV_DPAGE_SLOTS 2048 /* one per 2-byte parcel of a 4 KiB page */
 
-/* Decoded instructions of one physical page of RAM. */
+/*
+ * Decoded instructions of one physical page of RAM. A slot whose fn is
+ * NULL is not decoded yet. The used bitmap records decoded slots so that
+ * reusing the page clears only those (a page rarely has many).
+ */
 struct rv_dpage {
     uint64_t page_index; /* RAM page number (offset from RAM base >> 12) */
     uint32_t gen;        /* guest_mem code generation when decoded */
     bool valid;
+    uint64_t used[RV_DPAGE_SLOTS / 64];
     struct rv_insn slot[RV_DPAGE_SLOTS];
 };
 
-#define RV_DCACHE_PAGES 128
+/*
+ * Decoded pages per hart, direct-mapped by physical page. They live in one
+ * lazily committed mapping: only slots that were decoded take host memory.
+ */
+#define RV_DCACHE_PAGES 1024
 
 #define RV_PMP_COUNT 16
 
@@ -173,7 +182,7 @@ struct rv_hart {
 
     FILE *trace;
 
-    struct rv_dpage *dcache[RV_DCACHE_PAGES];
+    struct rv_dpage *dcache; /* RV_DCACHE_PAGES entries, mmap'd */
 };
 
 /* ---- trap.c ---- */
@@ -239,7 +248,6 @@ uint32_t rv_rvc_expand(uint16_t c);
 /* ---- exec handlers referenced by the decoder ---- */
 void rv_exec_illegal(struct rv_hart *h, const struct rv_insn *in);
 void rv_exec_cross_page(struct rv_hart *h, const struct rv_insn *in);
-void rv_exec_decode_slot(struct rv_hart *h, const struct rv_insn *in);
 
 /* ---- trace.c ---- */
 void rv_trace_insn(struct rv_hart *h, unsigned priv, uint64_t pc, uint32_t raw,

@@ -300,32 +300,36 @@ void *rv_amo_ptr(struct rv_hart *h, uint64_t va, unsigned size, bool write_neede
 
 void rv_dcache_flush(struct rv_hart *h)
 {
-    for (unsigned i = 0; i < RV_DCACHE_PAGES; i++) {
-        if (h->dcache[i])
-            h->dcache[i]->valid = false;
-    }
+    for (unsigned i = 0; i < RV_DCACHE_PAGES; i++)
+        h->dcache[i].valid = false;
     rv_invalidate_fetch(h);
+}
+
+/* Forget every decoded slot of d (only those marked used). */
+static void dpage_clear(struct rv_dpage *d)
+{
+    for (unsigned w = 0; w < RV_DPAGE_SLOTS / 64; w++) {
+        uint64_t bits = d->used[w];
+        while (bits) {
+            unsigned b = (unsigned)__builtin_ctzll(bits);
+            bits &= bits - 1;
+            d->slot[w * 64 + b].fn = NULL;
+        }
+        d->used[w] = 0;
+    }
 }
 
 static struct rv_dpage *dcache_get(struct rv_hart *h, uint64_t page_index)
 {
-    unsigned slot = (unsigned)(page_index % RV_DCACHE_PAGES);
-    struct rv_dpage *d = h->dcache[slot];
+    struct rv_dpage *d = &h->dcache[page_index % RV_DCACHE_PAGES];
 
-    if (!d) {
-        d = calloc(1, sizeof(*d));
-        if (!d)
-            return NULL;
-        h->dcache[slot] = d;
-    }
     if (d->valid && d->page_index == page_index &&
         d->gen == mq_guest_mem_code_gen(h->ram, page_index))
         return d;
+    dpage_clear(d);
     /* Mark first, then read the generation: a racing write bumps it after. */
     d->gen = mq_guest_mem_mark_code(h->ram, page_index);
     d->page_index = page_index;
-    for (unsigned i = 0; i < RV_DPAGE_SLOTS; i++)
-        d->slot[i].fn = rv_exec_decode_slot;
     d->valid = true;
     return d;
 }
@@ -353,11 +357,6 @@ bool rv_fetch_page(struct rv_hart *h, uint64_t pc)
     }
     page_pa = (uint64_t)((uint8_t *)(uintptr_t)((pc & ~0xfffull) + e->addend) - h->ram->host);
     d = dcache_get(h, page_pa >> MQ_PAGE_SHIFT);
-    if (!d) {
-        h->fetch_vpage = RV_TLB_INVALID;
-        h->fetch_dpage = NULL;
-        return true;
-    }
     h->fetch_vpage = pc & ~0xfffull;
     h->fetch_dpage = d;
     return true;
