@@ -35,6 +35,11 @@ void mq_net_errf(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+    /* Messages quote user text: keep them one line and free of terminal escapes. */
+    for (char *p = err; *p; p++) {
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    }
 }
 
 const char *mq_net_ipv4_str(uint32_t addr, char buf[16])

@@ -90,7 +90,10 @@ struct mq_net_spec {
 int mq_net_spec_parse(const char *spec, struct mq_net_spec *out, char *err,
                       size_t errlen);
 
-/* Format a one-line error into err (NULL or errlen 0: nothing). For backends. */
+/*
+ * Format a one-line error into err (NULL or errlen 0: nothing). Control
+ * characters become '?', since messages quote user text. For backends too.
+ */
 void mq_net_errf(char *err, size_t errlen, const char *fmt, ...) MQ_PRINTF(3, 4);
 
 /* "a.b.c.d" for a host-order address; buf must hold 16 bytes. Returns buf. */

@@ -199,6 +199,7 @@ static void test_flags(void)
     bad("user,foo=bar", "--net user: foo=bar: unknown option");
     bad("user,id=net0", "unknown option");
     bad("user,", "empty option");
+    bad("user,x\n=\033[2J", "x?=?[2J: unknown option"); /* quoted text stays one line */
     bad("user,,restrict=on", "empty option");
 }
 

@@ -1,0 +1,1037 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Tests of the libslirp user backend (net/user.c) driven by a fake guest
+ * that builds Ethernet/ARP/IPv4/UDP/TCP frames by hand (RFC 826, 791, 768,
+ * 793, 2131/2132 for DHCP). Only loopback addresses are used on the host:
+ * 10.0.2.2 is the host's 127.0.0.1 inside the virtual network.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "net/net.h"
+#include "net/net_stats.h"
+#include "util/clock.h"
+
+static int failures;
+
+#define CHECK(cond)                                                                   \
+    do {                                                                              \
+        if (!(cond)) {                                                                \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);  \
+            failures++;                                                               \
+        }                                                                             \
+    } while (0)
+
+#define IP(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (d))
+#define GUEST_IP IP(10, 0, 2, 15)
+#define GW_IP IP(10, 0, 2, 2)
+#define DNS_IP IP(10, 0, 2, 3)
+#define ETH_HLEN 14
+#define IP_HLEN 20
+#define TCP_HLEN 20
+#define UDP_HLEN 8
+#define ETH_P_IP 0x0800
+#define ETH_P_ARP 0x0806
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_PSH 0x08
+#define TCP_ACK 0x10
+#define WAIT_MS 3000
+
+static const uint8_t guest_mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+static const uint8_t bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+/* ---- byte helpers ---- */
+
+static void put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    put16(p, (uint16_t)(v >> 16));
+    put16(p + 2, (uint16_t)v);
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+    return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
+
+static uint32_t sum_bytes(uint32_t sum, const uint8_t *p, size_t len)
+{
+    for (size_t i = 0; i + 1 < len; i += 2)
+        sum += get16(p + i);
+    if (len & 1)
+        sum += (uint32_t)p[len - 1] << 8;
+    return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    return (uint16_t)sum;
+}
+
+/* Checksum over the IPv4 pseudo header and the transport segment. */
+static uint16_t l4_sum(uint32_t src, uint32_t dst, uint8_t proto, const uint8_t *seg,
+                       size_t len)
+{
+    uint8_t ph[12];
+
+    put32(ph, src);
+    put32(ph + 4, dst);
+    ph[8] = 0;
+    ph[9] = proto;
+    put16(ph + 10, (uint16_t)len);
+    return fold(sum_bytes(sum_bytes(0, ph, sizeof(ph)), seg, len));
+}
+
+/* ---- the fake guest's receive side ---- */
+
+#define RXQ_MAX 1024
+
+struct guest {
+    struct mq_net_backend *nb;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    uint8_t *frames[RXQ_MAX];
+    size_t lens[RXQ_MAX];
+    unsigned head, count;
+    bool refuse;
+    unsigned refused;
+    unsigned bad_checksums;
+};
+
+static bool guest_receive(void *opaque, const uint8_t *frame, size_t len)
+{
+    struct guest *g = opaque;
+    uint8_t *copy;
+
+    pthread_mutex_lock(&g->lock);
+    if (g->refuse || g->count == RXQ_MAX) {
+        g->refused++;
+        pthread_mutex_unlock(&g->lock);
+        return false;
+    }
+    copy = malloc(len);
+    if (!copy)
+        abort();
+    memcpy(copy, frame, len);
+    g->frames[(g->head + g->count) % RXQ_MAX] = copy;
+    g->lens[(g->head + g->count) % RXQ_MAX] = len;
+    g->count++;
+    pthread_cond_signal(&g->cond);
+    pthread_mutex_unlock(&g->lock);
+    return true;
+}
+
+/* Every IPv4 frame from slirp must carry correct IP, UDP and TCP checksums. */
+static void check_checksums(struct guest *g, const uint8_t *f, size_t len)
+{
+    const uint8_t *ip = f + ETH_HLEN, *l4;
+    size_t ihl, tot;
+
+    if (len < ETH_HLEN + IP_HLEN || get16(f + 12) != ETH_P_IP)
+        return;
+    ihl = (size_t)(ip[0] & 15) * 4;
+    tot = get16(ip + 2);
+    if (ihl < IP_HLEN || tot < ihl || ETH_HLEN + tot > len) {
+        g->bad_checksums++;
+        return;
+    }
+    if (fold(sum_bytes(0, ip, ihl)) != 0xffff)
+        g->bad_checksums++;
+    l4 = ip + ihl;
+    if (ip[9] == 6 || (ip[9] == 17 && get16(l4 + 6) != 0)) {
+        if (l4_sum(get32(ip + 12), get32(ip + 16), ip[9], l4, tot - ihl) != 0xffff)
+            g->bad_checksums++;
+    }
+}
+
+static void guest_send(struct guest *g, const uint8_t *f, size_t len)
+{
+    int ret;
+
+    /* The backend's ring is bounded: retry briefly when it is full. */
+    for (int tries = 0; tries < 2000; tries++) {
+        ret = mq_net_send(g->nb, f, len);
+        if (ret != -ENOBUFS)
+            break;
+        usleep(1000);
+    }
+    CHECK(ret == 0);
+}
+
+static void build_arp(uint8_t *f, uint16_t op, const uint8_t *dst_mac, const uint8_t *tha,
+                      uint32_t sip, uint32_t tip)
+{
+    memcpy(f, dst_mac, 6);
+    memcpy(f + 6, guest_mac, 6);
+    put16(f + 12, ETH_P_ARP);
+    put16(f + 14, 1);        /* Ethernet */
+    put16(f + 16, ETH_P_IP);
+    f[18] = 6;
+    f[19] = 4;
+    put16(f + 20, op);
+    memcpy(f + 22, guest_mac, 6);
+    put32(f + 28, sip);
+    memcpy(f + 32, tha, 6);
+    put32(f + 38, tip);
+}
+
+#define ARP_LEN 42
+
+/* Answer slirp's "who has 10.0.2.15" so it can reach the fake guest. */
+static bool auto_answer_arp(struct guest *g, const uint8_t *f, size_t len)
+{
+    uint8_t reply[ARP_LEN];
+
+    if (len < ARP_LEN || get16(f + 12) != ETH_P_ARP || get16(f + 20) != 1 ||
+        get32(f + 38) != GUEST_IP)
+        return false;
+    build_arp(reply, 2, f + 6, f + 22, GUEST_IP, get32(f + 28));
+    guest_send(g, reply, sizeof(reply));
+    return true;
+}
+
+typedef bool frame_match_fn(const uint8_t *f, size_t len, const void *arg);
+
+/*
+ * Wait up to timeout_ms for a frame matching match (others are discarded,
+ * ARP requests for the guest answered). Copies it into out (up to outcap)
+ * and returns its length, or 0 on timeout.
+ */
+static size_t wait_frame(struct guest *g, frame_match_fn *match, const void *arg, uint8_t *out,
+                         size_t outcap, int timeout_ms)
+{
+    uint64_t deadline = mq_clock_monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += timeout_ms / 1000;
+    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&g->lock);
+    for (;;) {
+        while (g->count == 0) {
+            if (mq_clock_monotonic_ns() >= deadline ||
+                pthread_cond_timedwait(&g->cond, &g->lock, &ts) == ETIMEDOUT) {
+                if (g->count)
+                    break;
+                pthread_mutex_unlock(&g->lock);
+                return 0;
+            }
+        }
+        uint8_t *f = g->frames[g->head];
+        size_t len = g->lens[g->head];
+        bool hit;
+
+        g->head = (g->head + 1) % RXQ_MAX;
+        g->count--;
+        pthread_mutex_unlock(&g->lock);
+        check_checksums(g, f, len);
+        hit = !auto_answer_arp(g, f, len) && match(f, len, arg);
+        if (hit) {
+            size_t n = len < outcap ? len : outcap;
+            memcpy(out, f, n);
+        }
+        free(f);
+        if (hit)
+            return len;
+        pthread_mutex_lock(&g->lock);
+    }
+}
+
+static void guest_init(struct guest *g, const char *spec)
+{
+    char err[256];
+    int ret;
+
+    memset(g, 0, sizeof(*g));
+    pthread_mutex_init(&g->lock, NULL);
+    pthread_cond_init(&g->cond, NULL);
+    ret = mq_net_backend_create(spec, &g->nb, err, sizeof(err));
+    if (ret != 0) {
+        fprintf(stderr, "FAIL: mq_net_backend_create(%s): %d %s\n", spec, ret, err);
+        exit(1);
+    }
+    mq_net_set_receiver(g->nb, guest_receive, g);
+}
+
+static void guest_fini(struct guest *g)
+{
+    mq_net_backend_close(g->nb);
+    CHECK(g->bad_checksums == 0);
+    while (g->count) {
+        free(g->frames[g->head]);
+        g->head = (g->head + 1) % RXQ_MAX;
+        g->count--;
+    }
+    pthread_cond_destroy(&g->cond);
+    pthread_mutex_destroy(&g->lock);
+}
+
+/* ---- IPv4 builders ---- */
+
+static size_t build_ipv4(uint8_t *f, const uint8_t *dst_mac, uint32_t src, uint32_t dst,
+                         uint8_t proto, size_t l4_len)
+{
+    static uint16_t ident = 1;
+    uint8_t *ip = f + ETH_HLEN;
+
+    memcpy(f, dst_mac, 6);
+    memcpy(f + 6, guest_mac, 6);
+    put16(f + 12, ETH_P_IP);
+    memset(ip, 0, IP_HLEN);
+    ip[0] = 0x45;
+    put16(ip + 2, (uint16_t)(IP_HLEN + l4_len));
+    put16(ip + 4, ident++);
+    ip[8] = 64;
+    ip[9] = proto;
+    put32(ip + 12, src);
+    put32(ip + 16, dst);
+    put16(ip + 10, (uint16_t)~fold(sum_bytes(0, ip, IP_HLEN)));
+    return ETH_HLEN + IP_HLEN + l4_len;
+}
+
+static size_t build_udp(uint8_t *f, const uint8_t *dst_mac, uint32_t src, uint32_t dst,
+                        uint16_t sport, uint16_t dport, const uint8_t *data, size_t dlen)
+{
+    uint8_t *udp = f + ETH_HLEN + IP_HLEN;
+
+    put16(udp, sport);
+    put16(udp + 2, dport);
+    put16(udp + 4, (uint16_t)(UDP_HLEN + dlen));
+    put16(udp + 6, 0);
+    memcpy(udp + UDP_HLEN, data, dlen);
+    put16(udp + 6, (uint16_t)~l4_sum(src, dst, 17, udp, UDP_HLEN + dlen));
+    return build_ipv4(f, dst_mac, src, dst, 17, UDP_HLEN + dlen);
+}
+
+struct tcp_seg {
+    uint32_t src, dst;
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint8_t flags;
+    const void *data;
+    size_t dlen;
+};
+
+static size_t build_tcp(uint8_t *f, const uint8_t *dst_mac, const struct tcp_seg *s)
+{
+    uint8_t *tcp = f + ETH_HLEN + IP_HLEN;
+    size_t hlen = TCP_HLEN + ((s->flags & TCP_SYN) ? 4 : 0);
+
+    memset(tcp, 0, hlen);
+    put16(tcp, s->sport);
+    put16(tcp + 2, s->dport);
+    put32(tcp + 4, s->seq);
+    put32(tcp + 8, s->ack);
+    tcp[12] = (uint8_t)(hlen / 4) << 4;
+    tcp[13] = s->flags;
+    put16(tcp + 14, 65535);
+    if (s->flags & TCP_SYN) { /* MSS 1460 */
+        tcp[20] = 2;
+        tcp[21] = 4;
+        put16(tcp + 22, 1460);
+    }
+    if (s->dlen)
+        memcpy(tcp + hlen, s->data, s->dlen);
+    put16(tcp + 16, (uint16_t)~l4_sum(s->src, s->dst, 6, tcp, hlen + s->dlen));
+    return build_ipv4(f, dst_mac, s->src, s->dst, 6, hlen + s->dlen);
+}
+
+/* A received TCP segment, parsed. */
+struct tcp_view {
+    uint32_t src, dst;
+    uint16_t sport, dport;
+    uint32_t seq, ack;
+    uint8_t flags;
+    const uint8_t *data;
+    size_t dlen;
+};
+
+static bool parse_tcp(const uint8_t *f, size_t len, struct tcp_view *v)
+{
+    const uint8_t *ip = f + ETH_HLEN, *tcp;
+    size_t ihl, tot, thl;
+
+    if (len < ETH_HLEN + IP_HLEN + TCP_HLEN || get16(f + 12) != ETH_P_IP || ip[9] != 6)
+        return false;
+    ihl = (size_t)(ip[0] & 15) * 4;
+    tot = get16(ip + 2);
+    if (ihl < IP_HLEN || ETH_HLEN + tot > len || tot < ihl + TCP_HLEN)
+        return false;
+    tcp = ip + ihl;
+    thl = (size_t)(tcp[12] >> 4) * 4;
+    if (thl < TCP_HLEN || ihl + thl > tot)
+        return false;
+    v->src = get32(ip + 12);
+    v->dst = get32(ip + 16);
+    v->sport = get16(tcp);
+    v->dport = get16(tcp + 2);
+    v->seq = get32(tcp + 4);
+    v->ack = get32(tcp + 8);
+    v->flags = tcp[13];
+    v->data = tcp + thl;
+    v->dlen = tot - ihl - thl;
+    return true;
+}
+
+/* Match a TCP segment to (dport, sport); flags_any: at least one of these flags set. */
+struct tcp_want {
+    uint16_t sport; /* 0: any */
+    uint16_t dport;
+    uint8_t flags_any; /* 0: any segment */
+    bool with_data;
+};
+
+static bool match_tcp(const uint8_t *f, size_t len, const void *arg)
+{
+    const struct tcp_want *w = arg;
+    struct tcp_view v;
+
+    if (!parse_tcp(f, len, &v) || v.dport != w->dport || (w->sport && v.sport != w->sport))
+        return false;
+    if (w->flags_any && !(v.flags & w->flags_any))
+        return false;
+    return !w->with_data || v.dlen > 0;
+}
+
+/* ---- host-side sockets (loopback only) ---- */
+
+static int host_listen(uint16_t *port)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t sl = sizeof(sa);
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(fd, 4) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
+        perror("host_listen");
+        exit(1);
+    }
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+static bool fd_readable(int fd, int timeout_ms)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+
+    return poll(&p, 1, timeout_ms) == 1;
+}
+
+/* A port that was free a moment ago (the test is the only user of it). */
+static uint16_t free_port(int type)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t sl = sizeof(sa);
+    int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
+        perror("free_port");
+        exit(1);
+    }
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+/* ---- DHCP ---- */
+
+#define BOOTP_LEN 548 /* what slirp expects at least: 236 + cookie + 308 option bytes */
+#define DHCP_XID 0x5a17c0deu
+
+static size_t build_dhcp(uint8_t *f, uint8_t type, uint32_t req_ip, uint32_t server)
+{
+    uint8_t b[BOOTP_LEN], *o;
+
+    memset(b, 0, sizeof(b));
+    b[0] = 1; /* BOOTREQUEST */
+    b[1] = 1;
+    b[2] = 6;
+    put32(b + 4, DHCP_XID);
+    memcpy(b + 28, guest_mac, 6);
+    put32(b + 236, 0x63825363u);
+    o = b + 240;
+    *o++ = 53, *o++ = 1, *o++ = type;
+    if (req_ip) {
+        *o++ = 50, *o++ = 4;
+        put32(o, req_ip);
+        o += 4;
+    }
+    if (server) {
+        *o++ = 54, *o++ = 4;
+        put32(o, server);
+        o += 4;
+    }
+    *o++ = 55, *o++ = 3, *o++ = 1, *o++ = 3, *o++ = 6; /* mask, router, DNS */
+    *o = 255;
+    return build_udp(f, bcast_mac, 0, 0xffffffffu, 68, 67, b, sizeof(b));
+}
+
+struct dhcp_reply {
+    uint8_t type;
+    uint32_t yiaddr, mask, router, dns, server;
+};
+
+static bool parse_dhcp(const uint8_t *f, size_t len, struct dhcp_reply *r)
+{
+    const uint8_t *ip = f + ETH_HLEN, *udp, *b, *end;
+
+    if (len < ETH_HLEN + IP_HLEN + UDP_HLEN + 240 || get16(f + 12) != ETH_P_IP || ip[9] != 17)
+        return false;
+    udp = ip + (ip[0] & 15) * 4;
+    if (get16(udp) != 67 || get16(udp + 2) != 68)
+        return false;
+    b = udp + UDP_HLEN;
+    end = f + len;
+    if (b + 240 > end || b[0] != 2 || get32(b + 4) != DHCP_XID || get32(b + 236) != 0x63825363u)
+        return false;
+    memset(r, 0, sizeof(*r));
+    r->yiaddr = get32(b + 16);
+    for (const uint8_t *o = b + 240; o < end && *o != 255;) {
+        if (*o == 0) {
+            o++;
+            continue;
+        }
+        if (o + 2 > end || o + 2 + o[1] > end)
+            return false;
+        if (o[0] == 53 && o[1] == 1)
+            r->type = o[2];
+        if (o[1] >= 4) {
+            uint32_t v = get32(o + 2);
+            if (o[0] == 1)
+                r->mask = v;
+            else if (o[0] == 3)
+                r->router = v;
+            else if (o[0] == 6)
+                r->dns = v;
+            else if (o[0] == 54)
+                r->server = v;
+        }
+        o += 2 + o[1];
+    }
+    return true;
+}
+
+static bool match_dhcp(const uint8_t *f, size_t len, const void *arg)
+{
+    struct dhcp_reply r;
+
+    return parse_dhcp(f, len, &r) && r.type == *(const uint8_t *)arg;
+}
+
+static void test_dhcp(void)
+{
+    struct guest g;
+    uint8_t f[1600], rx[1600];
+    struct dhcp_reply r;
+    uint8_t want;
+    size_t n;
+
+    guest_init(&g, "user");
+    guest_send(&g, f, build_dhcp(f, 1 /* DISCOVER */, 0, 0));
+    want = 2; /* OFFER */
+    n = wait_frame(&g, match_dhcp, &want, rx, sizeof(rx), WAIT_MS);
+    CHECK(n > 0);
+    if (n && parse_dhcp(rx, n, &r)) {
+        CHECK(r.yiaddr == GUEST_IP);
+        CHECK(r.router == GW_IP);
+        CHECK(r.dns == DNS_IP);
+        CHECK(r.mask == IP(255, 255, 255, 0));
+        CHECK(r.server == GW_IP);
+        CHECK(memcmp(rx, guest_mac, 6) == 0 || memcmp(rx, bcast_mac, 6) == 0);
+    }
+    guest_send(&g, f, build_dhcp(f, 3 /* REQUEST */, GUEST_IP, GW_IP));
+    want = 5; /* ACK */
+    n = wait_frame(&g, match_dhcp, &want, rx, sizeof(rx), WAIT_MS);
+    CHECK(n > 0);
+    if (n && parse_dhcp(rx, n, &r)) {
+        CHECK(r.yiaddr == GUEST_IP);
+        CHECK(r.router == GW_IP);
+        CHECK(r.dns == DNS_IP);
+    }
+    guest_fini(&g);
+}
+
+/* DHCP on a custom network with a custom DHCP start. */
+static void test_dhcp_custom_net(void)
+{
+    struct guest g;
+    uint8_t f[1600], rx[1600], want = 2;
+    struct dhcp_reply r;
+    size_t n;
+
+    guest_init(&g, "user,net=192.168.76.0/24,dhcpstart=192.168.76.9,dns=192.168.76.53");
+    guest_send(&g, f, build_dhcp(f, 1, 0, 0));
+    n = wait_frame(&g, match_dhcp, &want, rx, sizeof(rx), WAIT_MS);
+    CHECK(n > 0);
+    if (n && parse_dhcp(rx, n, &r)) {
+        CHECK(r.yiaddr == IP(192, 168, 76, 9));
+        CHECK(r.router == IP(192, 168, 76, 2));
+        CHECK(r.dns == IP(192, 168, 76, 53));
+    }
+    guest_fini(&g);
+}
+
+/* ---- ARP ---- */
+
+static bool match_arp_reply(const uint8_t *f, size_t len, const void *arg)
+{
+    return len >= ARP_LEN && get16(f + 12) == ETH_P_ARP && get16(f + 20) == 2 &&
+           get32(f + 28) == *(const uint32_t *)arg;
+}
+
+/* ARP for addr; returns true and fills mac when answered. */
+static bool arp_resolve(struct guest *g, uint32_t addr, uint8_t mac[6], int timeout_ms)
+{
+    static const uint8_t zero[6];
+    uint8_t f[ARP_LEN], rx[128];
+    size_t n;
+
+    build_arp(f, 1, bcast_mac, zero, GUEST_IP, addr);
+    guest_send(g, f, sizeof(f));
+    n = wait_frame(g, match_arp_reply, &addr, rx, sizeof(rx), timeout_ms);
+    if (!n)
+        return false;
+    CHECK(memcmp(rx, guest_mac, 6) == 0);
+    CHECK(memcmp(rx + 32, guest_mac, 6) == 0);
+    CHECK(get32(rx + 38) == GUEST_IP);
+    memcpy(mac, rx + 22, 6);
+    return true;
+}
+
+static void test_arp(void)
+{
+    struct guest g;
+    uint8_t mac[6];
+
+    guest_init(&g, "user");
+    CHECK(arp_resolve(&g, GW_IP, mac, WAIT_MS));
+    CHECK(mac[0] == 0x52 && mac[1] == 0x55); /* slirp's 52:55:<ip> host MAC */
+    CHECK(get32(mac + 2) == GW_IP);
+    CHECK(arp_resolve(&g, DNS_IP, mac, WAIT_MS));
+    /* Nobody else lives on the virtual network. */
+    CHECK(!arp_resolve(&g, IP(10, 0, 2, 77), mac, 300));
+    guest_fini(&g);
+}
+
+/* ---- TCP from the guest to a host server on 127.0.0.1 ---- */
+
+static int accept_timeout(int lfd, int timeout_ms)
+{
+    if (!fd_readable(lfd, timeout_ms))
+        return -1;
+    return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+}
+
+static void test_tcp_to_host(void)
+{
+    struct guest g;
+    uint8_t gw_mac[6], f[1600], rx[1600];
+    struct tcp_view v;
+    struct tcp_seg s;
+    struct tcp_want w;
+    uint16_t port;
+    uint32_t iss = 1000, irs;
+    char buf[16];
+    int lfd, cfd;
+    size_t n;
+
+    lfd = host_listen(&port);
+    guest_init(&g, "user");
+    CHECK(arp_resolve(&g, GW_IP, gw_mac, WAIT_MS));
+
+    s = (struct tcp_seg){ GUEST_IP, GW_IP, 40000, port, iss, 0, TCP_SYN, NULL, 0 };
+    guest_send(&g, f, build_tcp(f, gw_mac, &s));
+    w = (struct tcp_want){ .sport = port, .dport = 40000, .flags_any = TCP_SYN | TCP_RST };
+    n = wait_frame(&g, match_tcp, &w, rx, sizeof(rx), WAIT_MS);
+    CHECK(n > 0);
+    if (!n || !parse_tcp(rx, n, &v)) {
+        fprintf(stderr, "FAIL: no SYN/ACK from 10.0.2.2:%u\n", port);
+        goto out;
+    }
+    CHECK(v.flags == (TCP_SYN | TCP_ACK));
+    CHECK(v.ack == iss + 1);
+    CHECK(v.src == GW_IP && v.dst == GUEST_IP);
+    irs = v.seq;
+
+    cfd = accept_timeout(lfd, WAIT_MS);
+    CHECK(cfd >= 0);
+    if (cfd < 0)
+        goto out;
+
+    /* ACK, then "hello" to the host. */
+    s = (struct tcp_seg){ GUEST_IP, GW_IP, 40000, port, iss + 1, irs + 1, TCP_ACK, NULL, 0 };
+    guest_send(&g, f, build_tcp(f, gw_mac, &s));
+    s.flags = TCP_ACK | TCP_PSH;
+    s.data = "hello";
+    s.dlen = 5;
+    guest_send(&g, f, build_tcp(f, gw_mac, &s));
+    CHECK(fd_readable(cfd, WAIT_MS));
+    CHECK(recv(cfd, buf, sizeof(buf), MSG_DONTWAIT) == 5 && memcmp(buf, "hello", 5) == 0);
+
+    /* "world" back to the guest. */
+    CHECK(send(cfd, "world", 5, MSG_NOSIGNAL) == 5);
+    w = (struct tcp_want){ .sport = port, .dport = 40000, .with_data = true };
+    n = wait_frame(&g, match_tcp, &w, rx, sizeof(rx), WAIT_MS);
+    CHECK(n > 0);
+    if (n && parse_tcp(rx, n, &v)) {
+        CHECK(v.dlen == 5 && memcmp(v.data, "world", 5) == 0);
+        CHECK(v.seq == irs + 1);
+        CHECK(v.ack == iss + 6);
+    }
+    s = (struct tcp_seg){ GUEST_IP, GW_IP, 40000, port, iss + 6, irs + 6, TCP_ACK, NULL, 0 };
+    guest_send(&g, f, build_tcp(f, gw_mac, &s));
+
+    /* The host closes: the guest sees a FIN. */
+    close(cfd);
+    w = (struct tcp_want){ .sport = port, .dport = 40000, .flags_any = TCP_FIN };
+    CHECK(wait_frame(&g, match_tcp, &w, rx, sizeof(rx), WAIT_MS) > 0);
+out:
+    guest_fini(&g);
+    close(lfd);
+}
+
+/* restrict=on: the guest cannot reach the host; slirp answers with a RST. */
+static void test_restrict(void)
+{
+    struct guest g;
+    uint8_t gw_mac[6], f[1600], rx[1600];
+    struct tcp_view v;
+    struct tcp_seg s;
+    struct tcp_want w;
+    uint16_t port;
+    size_t n;
+    int lfd;
+
+    lfd = host_listen(&port);
+    guest_init(&g, "user,restrict=on");
+    CHECK(arp_resolve(&g, GW_IP, gw_mac, WAIT_MS));
+    s = (struct tcp_seg){ GUEST_IP, GW_IP, 40001, port, 5000, 0, TCP_SYN, NULL, 0 };
+    guest_send(&g, f, build_tcp(f, gw_mac, &s));
+    w = (struct tcp_want){ .sport = port, .dport = 40001, .flags_any = TCP_SYN | TCP_RST };
+    n = wait_frame(&g, match_tcp, &w, rx, sizeof(rx), WAIT_MS);
+    CHECK(n > 0);
+    if (n && parse_tcp(rx, n, &v))
+        CHECK((v.flags & TCP_RST) && !(v.flags & TCP_SYN));
+    CHECK(!fd_readable(lfd, 300)); /* no connection reached the host */
+    guest_fini(&g);
+    close(lfd);
+}
+
+/* ---- hostfwd: host 127.0.0.1:PORT -> guest :22 ---- */
+
+static void test_hostfwd(void)
+{
+    struct guest g;
+    uint8_t f[1600], rx[1600];
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct tcp_view v;
+    struct tcp_seg s;
+    struct tcp_want w;
+    uint16_t port = free_port(SOCK_STREAM);
+    char spec[96], buf[16];
+    uint8_t gw_mac[6];
+    int cfd;
+    size_t n;
+
+    snprintf(spec, sizeof(spec), "user,hostfwd=tcp:127.0.0.1:%u-:22", port);
+    guest_init(&g, spec);
+    /* The guest speaks first, as a real one would (this also starts the backend). */
+    CHECK(arp_resolve(&g, GW_IP, gw_mac, WAIT_MS));
+
+    sa.sin_port = htons(port);
+    cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    CHECK(cfd >= 0 && connect(cfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+
+    w = (struct tcp_want){ .dport = 22, .flags_any = TCP_SYN };
+    n = wait_frame(&g, match_tcp, &w, rx, sizeof(rx), WAIT_MS);
+    if (!n || !parse_tcp(rx, n, &v)) {
+        fprintf(stderr, "FAIL: no SYN reached the guest's port 22\n");
+        failures++;
+        goto out;
+    }
+    CHECK(v.flags == TCP_SYN);
+    CHECK(v.dst == GUEST_IP && v.src == GW_IP && v.dport == 22);
+
+    /* Finish the handshake and send "ping" through to the host. */
+    s = (struct tcp_seg){ GUEST_IP, GW_IP, 22, v.sport, 7000, v.seq + 1, TCP_SYN | TCP_ACK,
+                          NULL, 0 };
+    guest_send(&g, f, build_tcp(f, gw_mac, &s));
+    s.seq = 7001;
+    s.flags = TCP_ACK | TCP_PSH;
+    s.data = "ping";
+    s.dlen = 4;
+    guest_send(&g, f, build_tcp(f, gw_mac, &s));
+    CHECK(fd_readable(cfd, WAIT_MS));
+    CHECK(recv(cfd, buf, sizeof(buf), MSG_DONTWAIT) == 4 && memcmp(buf, "ping", 4) == 0);
+out:
+    if (cfd >= 0)
+        close(cfd);
+    guest_fini(&g);
+}
+
+static void test_hostfwd_busy(void)
+{
+    struct mq_net_backend *nb = NULL;
+    char spec[96], err[256], want[64];
+    uint16_t port;
+    int lfd = host_listen(&port), ret;
+
+    snprintf(spec, sizeof(spec), "user,hostfwd=tcp:127.0.0.1:%u-:22", port);
+    ret = mq_net_backend_create(spec, &nb, err, sizeof(err));
+    CHECK(ret == -EADDRINUSE);
+    CHECK(nb == NULL);
+    snprintf(want, sizeof(want), "hostfwd=tcp:127.0.0.1:%u-:22", port);
+    CHECK(strstr(err, want) != NULL);
+    CHECK(strstr(err, "in use") != NULL);
+    if (ret != -EADDRINUSE || !strstr(err, "in use"))
+        fprintf(stderr, "got %d: %s\n", ret, err);
+    mq_net_backend_close(nb);
+    close(lfd);
+
+    /* The same for udp: bind a datagram socket first. */
+    {
+        struct sockaddr_in sa = { .sin_family = AF_INET,
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t sl = sizeof(sa);
+        int ufd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+        CHECK(ufd >= 0 && bind(ufd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+              getsockname(ufd, (struct sockaddr *)&sa, &sl) == 0);
+        snprintf(spec, sizeof(spec), "user,hostfwd=udp::%u-:53", ntohs(sa.sin_port));
+        ret = mq_net_backend_create(spec, &nb, err, sizeof(err));
+        CHECK(ret == -EADDRINUSE);
+        CHECK(strstr(err, "cannot listen on udp 127.0.0.1:") != NULL);
+        close(ufd);
+    }
+}
+
+/* ---- hostile frames ---- */
+
+static void test_bad_frames(void)
+{
+    struct guest g;
+    struct mq_net_stats st;
+    uint8_t *big = calloc(1, 70000), f[1600], mac[6];
+    size_t n;
+
+    if (!big)
+        abort();
+    guest_init(&g, "user,restrict=on");
+    CHECK(mq_net_send(g.nb, big, 0) == -EINVAL);
+    CHECK(mq_net_send(g.nb, big, 13) == -EINVAL);
+    CHECK(mq_net_send(g.nb, big, 1519) == -EMSGSIZE);
+    CHECK(mq_net_send(g.nb, big, 9000) == -EMSGSIZE);
+    CHECK(mq_net_send(g.nb, big, 70000) == -EMSGSIZE);
+    CHECK(mq_net_backend_get_stats(g.nb, &st) == 0);
+    CHECK(st.tx_dropped == 5 && st.tx_frames == 0);
+
+    /* Malformed frames that pass the size check go to slirp; none may crash it. */
+    memset(f, 0, sizeof(f));
+    memcpy(f, bcast_mac, 6);
+    memcpy(f + 6, guest_mac, 6);
+    put16(f + 12, ETH_P_ARP);
+    guest_send(&g, f, ETH_HLEN);              /* ARP without a body */
+    guest_send(&g, f, ETH_HLEN + 10);         /* truncated ARP */
+    put16(f + 12, ETH_P_IP);
+    guest_send(&g, f, ETH_HLEN);              /* IPv4 without a header */
+    f[14] = 0x45;
+    guest_send(&g, f, ETH_HLEN + 10);         /* truncated IPv4 header */
+    f[14] = 0x4f;                             /* IHL 60 bytes in a 34-byte frame */
+    guest_send(&g, f, ETH_HLEN + 20);
+    n = build_udp(f, bcast_mac, GUEST_IP, GW_IP, 1234, 9, (const uint8_t *)"x", 1);
+    put16(f + ETH_HLEN + 2, 1400);            /* IP total length beyond the frame */
+    guest_send(&g, f, n);
+    n = build_udp(f, bcast_mac, GUEST_IP, GW_IP, 1234, 9, (const uint8_t *)"x", 1);
+    put16(f + ETH_HLEN + IP_HLEN + 4, 1000);  /* UDP length beyond the datagram */
+    guest_send(&g, f, n);
+    n = build_udp(f, bcast_mac, 0, 0xffffffffu, 68, 67, (const uint8_t *)"x", 1);
+    guest_send(&g, f, n);                     /* DHCP far too short */
+    put16(f + 12, 0x86dd);
+    memset(f + 14, 0x60, 8);
+    guest_send(&g, f, ETH_HLEN + 8);          /* truncated IPv6 */
+    put16(f + 12, 0x88f8);
+    guest_send(&g, f, ETH_HLEN + 3);          /* NC-SI, truncated */
+
+    /* Still alive and answering. */
+    CHECK(arp_resolve(&g, GW_IP, mac, WAIT_MS));
+    /* The backend counts a frame after the NIC took it: allow it a moment. */
+    for (int i = 0; i < 100; i++) {
+        CHECK(mq_net_backend_get_stats(g.nb, &st) == 0);
+        if (st.rx_frames >= 1)
+            break;
+        usleep(10000);
+    }
+    CHECK(st.tx_frames == 11 && st.rx_frames >= 1);
+    guest_fini(&g);
+    free(big);
+}
+
+/* ---- backpressure: the NIC refuses frames, then says it has room ---- */
+
+static bool match_any_arp_reply(const uint8_t *f, size_t len, const void *arg)
+{
+    return len >= ARP_LEN && get16(f + 12) == ETH_P_ARP && get16(f + 20) == 2;
+}
+
+/* Count ARP replies until timeout_ms of silence; *from_dns: how many came from 10.0.2.3. */
+static unsigned count_frames(struct guest *g, int timeout_ms, unsigned *from_dns)
+{
+    uint8_t rx[128];
+    unsigned n = 0;
+
+    if (from_dns)
+        *from_dns = 0;
+    while (wait_frame(g, match_any_arp_reply, NULL, rx, sizeof(rx), timeout_ms)) {
+        if (from_dns && get32(rx + 28) == DNS_IP)
+            (*from_dns)++;
+        n++;
+    }
+    return n;
+}
+
+static void test_backpressure(void)
+{
+    static const uint8_t zero[6];
+    struct guest g;
+    struct mq_net_stats st;
+    uint8_t f[ARP_LEN];
+    unsigned got, from_dns;
+
+    guest_init(&g, "user");
+    g.refuse = true;
+    build_arp(f, 1, bcast_mac, zero, GUEST_IP, GW_IP);
+    guest_send(&g, f, sizeof(f));
+    usleep(200000);
+    CHECK(mq_net_backend_get_stats(g.nb, &st) == 0);
+    CHECK(st.rx_deferred >= 1 && st.rx_frames == 0 && st.rx_dropped == 0);
+    pthread_mutex_lock(&g.lock);
+    g.refuse = false;
+    pthread_mutex_unlock(&g.lock);
+    /* Nothing arrives until the NIC says it has room. */
+    CHECK(count_frames(&g, 200, NULL) == 0);
+    mq_net_rx_ready(g.nb);
+    CHECK(count_frames(&g, 500, NULL) == 1);
+
+    /*
+     * 300 replies held back, the first 44 from the DNS address: the oldest
+     * 44 are dropped, so the 256 kept all come from the gateway.
+     */
+    pthread_mutex_lock(&g.lock);
+    g.refuse = true;
+    pthread_mutex_unlock(&g.lock);
+    build_arp(f, 1, bcast_mac, zero, GUEST_IP, DNS_IP);
+    for (int i = 0; i < 44; i++)
+        guest_send(&g, f, sizeof(f));
+    build_arp(f, 1, bcast_mac, zero, GUEST_IP, GW_IP);
+    for (int i = 0; i < 256; i++)
+        guest_send(&g, f, sizeof(f));
+    for (int i = 0; i < 100; i++) {
+        CHECK(mq_net_backend_get_stats(g.nb, &st) == 0);
+        if (st.rx_dropped >= 44)
+            break;
+        usleep(20000);
+    }
+    CHECK(st.rx_dropped == 44);
+    pthread_mutex_lock(&g.lock);
+    g.refuse = false;
+    pthread_mutex_unlock(&g.lock);
+    mq_net_rx_ready(g.nb);
+    got = count_frames(&g, 500, &from_dns);
+    CHECK(got == 256);
+    CHECK(from_dns == 0);
+    CHECK(mq_net_backend_get_stats(g.nb, &st) == 0);
+    CHECK(st.rx_frames == 257 && st.tx_frames == 301);
+    guest_fini(&g);
+}
+
+static void test_link_down(void)
+{
+    struct guest g;
+    uint8_t f[ARP_LEN], mac[6];
+    static const uint8_t zero[6];
+
+    guest_init(&g, "user");
+    g.nb->ops->set_link(g.nb, false);
+    build_arp(f, 1, bcast_mac, zero, GUEST_IP, GW_IP);
+    CHECK(mq_net_send(g.nb, f, sizeof(f)) == -ENETDOWN);
+    g.nb->ops->set_link(g.nb, true);
+    CHECK(arp_resolve(&g, GW_IP, mac, WAIT_MS));
+    guest_fini(&g);
+}
+
+/* Close with traffic in flight and without ever starting the thread. */
+static void test_close_busy(void)
+{
+    struct guest g;
+    uint8_t f[ARP_LEN];
+    static const uint8_t zero[6];
+
+    guest_init(&g, "user");
+    guest_fini(&g);
+
+    guest_init(&g, "user");
+    g.refuse = true;
+    build_arp(f, 1, bcast_mac, zero, GUEST_IP, GW_IP);
+    for (int i = 0; i < 50; i++)
+        guest_send(&g, f, sizeof(f));
+    guest_fini(&g);
+}
+
+int main(void)
+{
+    struct {
+        const char *name;
+        void (*fn)(void);
+    } tests[] = {
+        { "dhcp", test_dhcp },
+        { "dhcp_custom_net", test_dhcp_custom_net },
+        { "arp", test_arp },
+        { "tcp_to_host", test_tcp_to_host },
+        { "restrict", test_restrict },
+        { "hostfwd", test_hostfwd },
+        { "hostfwd_busy", test_hostfwd_busy },
+        { "bad_frames", test_bad_frames },
+        { "backpressure", test_backpressure },
+        { "link_down", test_link_down },
+        { "close_busy", test_close_busy },
+    };
+
+    for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++) {
+        int before = failures;
+
+        tests[i].fn();
+        printf("%s: %s\n", tests[i].name, failures == before ? "ok" : "FAILED");
+    }
+    if (failures) {
+        fprintf(stderr, "net_user_test: %d failure(s)\n", failures);
+        return 1;
+    }
+    return 0;
+}
