@@ -34,6 +34,11 @@ int mq_net_backend_create(const char *spec, struct mq_net_backend **out, char *e
     int ret;
 
     *out = NULL;
+    if (!spec) {
+        free(s);
+        mq_net_errf(err, errlen, "--net: no specification");
+        return -EINVAL;
+    }
     if (!s) {
         mq_net_errf(err, errlen, "--net: out of memory");
         return -ENOMEM;

@@ -27,7 +27,8 @@
 /* Longest accepted specification; longer ones are refused, not truncated. */
 #define MQ_NET_SPEC_MAX_LEN 4096
 #define MQ_NET_MAX_HOSTFWD 32
-#define MQ_NET_HOSTNAME_MAX 63
+/* libslirp 4.7 keeps the DHCP host name in a 33-byte buffer and truncates silently. */
+#define MQ_NET_HOSTNAME_MAX 32
 #define MQ_NET_SWITCH_NAME_MAX 63
 #define MQ_NET_IFNAME_MAX 15 /* IFNAMSIZ - 1 on Linux */
 /* A hostfwd rule as written, kept for error messages (longer ones are refused). */

@@ -496,6 +496,7 @@ static size_t build_dhcp(uint8_t *f, uint8_t type, uint32_t req_ip, uint32_t ser
 struct dhcp_reply {
     uint8_t type;
     uint32_t yiaddr, mask, router, dns, server;
+    char hostname[64];
 };
 
 static bool parse_dhcp(const uint8_t *f, size_t len, struct dhcp_reply *r)
@@ -522,6 +523,10 @@ static bool parse_dhcp(const uint8_t *f, size_t len, struct dhcp_reply *r)
             return false;
         if (o[0] == 53 && o[1] == 1)
             r->type = o[2];
+        if (o[0] == 12 && o[1] < sizeof(r->hostname)) {
+            memcpy(r->hostname, o + 2, o[1]);
+            r->hostname[o[1]] = '\0';
+        }
         if (o[1] >= 4) {
             uint32_t v = get32(o + 2);
             if (o[0] == 1)
@@ -586,7 +591,8 @@ static void test_dhcp_custom_net(void)
     struct dhcp_reply r;
     size_t n;
 
-    guest_init(&g, "user,net=192.168.76.0/24,dhcpstart=192.168.76.9,dns=192.168.76.53");
+    guest_init(&g, "user,net=192.168.76.0/24,dhcpstart=192.168.76.9,dns=192.168.76.53,"
+                   "hostname=vm1");
     guest_send(&g, f, build_dhcp(f, 1, 0, 0));
     n = wait_frame(&g, match_dhcp, &want, rx, sizeof(rx), WAIT_MS);
     CHECK(n > 0);
@@ -594,6 +600,7 @@ static void test_dhcp_custom_net(void)
         CHECK(r.yiaddr == IP(192, 168, 76, 9));
         CHECK(r.router == IP(192, 168, 76, 2));
         CHECK(r.dns == IP(192, 168, 76, 53));
+        CHECK(strcmp(r.hostname, "vm1") == 0);
     }
     guest_fini(&g);
 }
