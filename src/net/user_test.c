@@ -118,6 +118,9 @@ struct guest {
     unsigned head, count;
     bool refuse;
     unsigned refused;
+    unsigned refuse_every; /* refuse every Nth frame, then kick rx_ready (0: never) */
+    unsigned calls;
+    bool kick;
     unsigned bad_checksums;
 };
 
@@ -127,6 +130,14 @@ static bool guest_receive(void *opaque, const uint8_t *frame, size_t len)
     uint8_t *copy;
 
     pthread_mutex_lock(&g->lock);
+    g->calls++;
+    if (g->refuse_every && g->calls % g->refuse_every == 0) {
+        g->refused++;
+        g->kick = true;
+        pthread_cond_signal(&g->cond);
+        pthread_mutex_unlock(&g->lock);
+        return false;
+    }
     if (g->refuse || g->count == RXQ_MAX) {
         g->refused++;
         pthread_mutex_unlock(&g->lock);
@@ -224,25 +235,31 @@ static size_t wait_frame(struct guest *g, frame_match_fn *match, const void *arg
                          size_t outcap, int timeout_ms)
 {
     uint64_t deadline = mq_clock_monotonic_ns() + (uint64_t)timeout_ms * 1000000u;
-    struct timespec ts;
 
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += timeout_ms / 1000;
-    ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
     pthread_mutex_lock(&g->lock);
     for (;;) {
         while (g->count == 0) {
-            if (mq_clock_monotonic_ns() >= deadline ||
-                pthread_cond_timedwait(&g->cond, &g->lock, &ts) == ETIMEDOUT) {
-                if (g->count)
-                    break;
+            struct timespec ts;
+
+            /* Like a NIC whose guest refilled its ring: say so after a refusal. */
+            if (g->kick) {
+                g->kick = false;
+                pthread_mutex_unlock(&g->lock);
+                mq_net_rx_ready(g->nb);
+                pthread_mutex_lock(&g->lock);
+                continue;
+            }
+            if (mq_clock_monotonic_ns() >= deadline) {
                 pthread_mutex_unlock(&g->lock);
                 return 0;
             }
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_nsec += 20 * 1000000;
+            if (ts.tv_nsec >= 1000000000) {
+                ts.tv_sec++;
+                ts.tv_nsec -= 1000000000;
+            }
+            pthread_cond_timedwait(&g->cond, &g->lock, &ts);
         }
         uint8_t *f = g->frames[g->head];
         size_t len = g->lens[g->head];
@@ -724,6 +741,97 @@ out:
     close(lfd);
 }
 
+/* ---- bulk TCP host -> guest, with the NIC pushing back every 7th frame ---- */
+
+#define BULK_BYTES (1u << 20)
+
+static uint8_t bulk_byte(uint32_t off)
+{
+    return (uint8_t)(off * 7u % 251u);
+}
+
+static void *bulk_writer(void *arg)
+{
+    int fd = *(int *)arg;
+    uint8_t chunk[8192];
+
+    for (uint32_t off = 0; off < BULK_BYTES;) {
+        size_t n = sizeof(chunk);
+        ssize_t w;
+
+        for (size_t i = 0; i < n; i++)
+            chunk[i] = bulk_byte(off + (uint32_t)i);
+        w = send(fd, chunk, n, MSG_NOSIGNAL);
+        if (w <= 0)
+            break;
+        off += (uint32_t)w;
+    }
+    shutdown(fd, SHUT_WR);
+    return NULL;
+}
+
+static void test_tcp_bulk(void)
+{
+    struct guest g;
+    uint8_t gw_mac[6], f[1600], rx[1600];
+    struct tcp_view v;
+    struct tcp_seg s;
+    struct tcp_want w;
+    struct mq_net_stats st;
+    uint16_t port;
+    uint32_t iss = 1, irs, got = 0;
+    bool fin = false, data_ok = true;
+    pthread_t writer;
+    int lfd, cfd;
+    size_t n;
+
+    lfd = host_listen(&port);
+    guest_init(&g, "user");
+    g.refuse_every = 7;
+    CHECK(arp_resolve(&g, GW_IP, gw_mac, WAIT_MS));
+    s = (struct tcp_seg){ GUEST_IP, GW_IP, 40002, port, iss, 0, TCP_SYN, NULL, 0 };
+    guest_send(&g, f, build_tcp(f, gw_mac, &s));
+    w = (struct tcp_want){ .sport = port, .dport = 40002, .flags_any = TCP_SYN };
+    n = wait_frame(&g, match_tcp, &w, rx, sizeof(rx), WAIT_MS);
+    cfd = accept_timeout(lfd, WAIT_MS);
+    CHECK(n > 0 && cfd >= 0);
+    if (!n || cfd < 0 || !parse_tcp(rx, n, &v))
+        goto out;
+    irs = v.seq;
+    s = (struct tcp_seg){ GUEST_IP, GW_IP, 40002, port, iss + 1, irs + 1, TCP_ACK, NULL, 0 };
+    guest_send(&g, f, build_tcp(f, gw_mac, &s));
+    if (pthread_create(&writer, NULL, bulk_writer, &cfd) != 0)
+        abort();
+
+    /* A minimal receiver: take in-order data, ACK everything cumulatively. */
+    w = (struct tcp_want){ .sport = port, .dport = 40002 };
+    while (!fin && (n = wait_frame(&g, match_tcp, &w, rx, sizeof(rx), WAIT_MS)) > 0) {
+        if (!parse_tcp(rx, n, &v))
+            continue;
+        if (v.seq == irs + 1 + got) {
+            for (size_t i = 0; i < v.dlen && data_ok; i++)
+                data_ok = v.data[i] == bulk_byte(got + (uint32_t)i);
+            got += (uint32_t)v.dlen;
+            fin = v.flags & TCP_FIN;
+        }
+        s.ack = irs + 1 + got + (fin ? 1 : 0);
+        guest_send(&g, f, build_tcp(f, gw_mac, &s));
+    }
+    pthread_join(writer, NULL);
+    CHECK(data_ok);
+    CHECK(got == BULK_BYTES);
+    CHECK(fin);
+    CHECK(mq_net_backend_get_stats(g.nb, &st) == 0);
+    CHECK(st.rx_deferred > 0 && st.rx_dropped == 0);
+    if (got != BULK_BYTES || !fin)
+        fprintf(stderr, "bulk: got %u of %u bytes, fin %d\n", got, BULK_BYTES, fin);
+out:
+    if (cfd >= 0)
+        close(cfd);
+    guest_fini(&g);
+    close(lfd);
+}
+
 /* restrict=on: the guest cannot reach the host; slirp answers with a RST. */
 static void test_restrict(void)
 {
@@ -837,6 +945,66 @@ static void test_hostfwd_busy(void)
         CHECK(strstr(err, "cannot listen on udp 127.0.0.1:") != NULL);
         close(ufd);
     }
+}
+
+/* ---- UDP both ways: guest -> 10.0.2.2:port (host 127.0.0.1), host -> hostfwd ---- */
+
+struct udp_want {
+    uint16_t dport;
+};
+
+static bool match_udp(const uint8_t *f, size_t len, const void *arg)
+{
+    const struct udp_want *w = arg;
+    const uint8_t *ip = f + ETH_HLEN;
+
+    return len >= ETH_HLEN + IP_HLEN + UDP_HLEN && get16(f + 12) == ETH_P_IP && ip[9] == 17 &&
+           (ip[0] & 15) == 5 && get16(ip + IP_HLEN + 2) == w->dport;
+}
+
+static void test_udp(void)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t sl = sizeof(sa);
+    uint16_t fwd_port = free_port(SOCK_DGRAM), host_port;
+    uint8_t f[1600], rx[1600], gw_mac[6];
+    struct udp_want w = { .dport = 5555 };
+    struct guest g;
+    char spec[96], buf[16];
+    int hfd, cfd;
+    size_t n;
+
+    /* A host UDP service on 127.0.0.1. */
+    hfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    CHECK(hfd >= 0 && bind(hfd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+          getsockname(hfd, (struct sockaddr *)&sa, &sl) == 0);
+    host_port = ntohs(sa.sin_port);
+
+    snprintf(spec, sizeof(spec), "user,hostfwd=udp::%u-:5555", fwd_port);
+    guest_init(&g, spec);
+    CHECK(arp_resolve(&g, GW_IP, gw_mac, WAIT_MS));
+
+    /* Guest -> host service. */
+    guest_send(&g, f, build_udp(f, gw_mac, GUEST_IP, GW_IP, 4444, host_port,
+                                (const uint8_t *)"up", 2));
+    CHECK(fd_readable(hfd, WAIT_MS));
+    CHECK(recv(hfd, buf, sizeof(buf), MSG_DONTWAIT) == 2 && memcmp(buf, "up", 2) == 0);
+
+    /* Host -> forwarded port -> guest :5555. */
+    cfd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sa.sin_port = htons(fwd_port);
+    CHECK(cfd >= 0 && sendto(cfd, "down", 4, 0, (struct sockaddr *)&sa, sizeof(sa)) == 4);
+    n = wait_frame(&g, match_udp, &w, rx, sizeof(rx), WAIT_MS);
+    CHECK(n > 0);
+    if (n) {
+        const uint8_t *ip = rx + ETH_HLEN;
+        CHECK(get32(ip + 16) == GUEST_IP);
+        CHECK(get16(ip + IP_HLEN + 4) == UDP_HLEN + 4);
+        CHECK(memcmp(ip + IP_HLEN + UDP_HLEN, "down", 4) == 0);
+    }
+    close(cfd);
+    close(hfd);
+    guest_fini(&g);
 }
 
 /* ---- hostile frames ---- */
@@ -1021,9 +1189,11 @@ int main(void)
         { "dhcp_custom_net", test_dhcp_custom_net },
         { "arp", test_arp },
         { "tcp_to_host", test_tcp_to_host },
+        { "tcp_bulk", test_tcp_bulk },
         { "restrict", test_restrict },
         { "hostfwd", test_hostfwd },
         { "hostfwd_busy", test_hostfwd_busy },
+        { "udp", test_udp },
         { "bad_frames", test_bad_frames },
         { "backpressure", test_backpressure },
         { "link_down", test_link_down },
