@@ -443,8 +443,10 @@ static int start_thread(struct user_backend *ub)
     ret = pthread_create(&ub->thread, NULL, user_thread, ub);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (ret != 0) {
-        mq_log(MQ_LOG_ERROR, "net", "user: cannot start the network thread: %s",
-               strerror(ret));
+        /* Retried on every guest frame: rate-limit the message. */
+        static struct mq_ratelimit rl;
+        mq_log_ratelimited(&rl, MQ_LOG_ERROR, "net", "user: cannot start the network thread: %s",
+                           strerror(ret));
         return -ret;
     }
     pthread_setname_np(ub->thread, "mq-net-user");
