@@ -38,6 +38,13 @@ static void run_usage(FILE *f)
         "  --initrd FILE        initial ramdisk, placed near the top of RAM\n"
         "  --append \"ARGS\"      kernel command line, e.g. --append \"console=ttyS0\"\n"
         "\n"
+        "Devices:\n"
+        "  --disk PATH[,ro][,serial=S][,format=raw|qcow2]\n"
+        "                       a virtio disk (repeatable: /dev/vda, /dev/vdb, ...);\n"
+        "                       the format is detected when not given.\n"
+        "                       Example: --disk data.img --disk base.qcow2,ro,serial=base\n"
+        "  --no-rng             leave out the virtio random number generator\n"
+        "\n"
         "Machine:\n"
         "  -m, --memory SIZE    guest RAM, with K/M/G suffix (default 512M), e.g. -m 1G\n"
         "  --smp N              number of harts, 1 to %u (default 1), e.g. --smp 2\n"
@@ -73,6 +80,8 @@ enum {
     OPT_TRACE,
     OPT_MAX_INSNS,
     OPT_SV39,
+    OPT_DISK,
+    OPT_NO_RNG,
 };
 
 static const struct option run_options[] = {
@@ -84,6 +93,8 @@ static const struct option run_options[] = {
     {"memory", required_argument, NULL, 'm'},
     {"smp", required_argument, NULL, OPT_SMP},
     {"sv39", no_argument, NULL, OPT_SV39},
+    {"disk", required_argument, NULL, OPT_DISK},
+    {"no-rng", no_argument, NULL, OPT_NO_RNG},
     {"console", required_argument, NULL, OPT_CONSOLE},
     {"trace", required_argument, NULL, OPT_TRACE},
     {"max-insns", required_argument, NULL, OPT_MAX_INSNS},
@@ -97,6 +108,53 @@ struct run_args {
     const char *console;
     const char *trace_path;
 };
+
+/*
+ * --disk PATH[,ro][,serial=S][,format=F]. The spec string is modified in
+ * place (commas become terminators); argv outlives the run.
+ */
+static int parse_disk(char *spec, struct mq_virt_config *b)
+{
+    struct mq_virt_disk *d;
+    char *opt, *save = NULL;
+
+    if (b->ndisks >= MQ_VIRT_VIRTIO_SLOTS) {
+        mq_cli_error("run", "--disk: at most %u disks", MQ_VIRT_VIRTIO_SLOTS);
+        return -1;
+    }
+    d = &b->disks[b->ndisks];
+    memset(d, 0, sizeof(*d));
+    d->path = strtok_r(spec, ",", &save);
+    if (!d->path || !*d->path) {
+        mq_cli_error("run", "--disk: missing path (e.g. --disk disk.img)");
+        return -1;
+    }
+    while ((opt = strtok_r(NULL, ",", &save))) {
+        if (!strcmp(opt, "ro") || !strcmp(opt, "readonly")) {
+            d->read_only = true;
+        } else if (!strncmp(opt, "serial=", 7)) {
+            d->serial = opt + 7;
+            if (strlen(d->serial) > 20) {
+                mq_cli_error("run", "--disk %s: serial '%s' is longer than 20 bytes", d->path,
+                             d->serial);
+                return -1;
+            }
+        } else if (!strncmp(opt, "format=", 7)) {
+            d->format = opt + 7;
+            if (strcmp(d->format, "raw") && strcmp(d->format, "qcow2")) {
+                mq_cli_error("run", "--disk %s: unknown format '%s' (raw or qcow2)", d->path,
+                             d->format);
+                return -1;
+            }
+        } else {
+            mq_cli_error("run", "--disk %s: unknown option '%s' (ro, serial=, format=)",
+                         d->path, opt);
+            return -1;
+        }
+    }
+    b->ndisks++;
+    return 0;
+}
 
 /* Parse one option; -1 on a usage error (message printed), 1 for --help. */
 static int parse_one(int c, struct run_args *a)
@@ -134,6 +192,8 @@ static int parse_one(int c, struct run_args *a)
         a->vm.board.nharts = (unsigned)v;
         return 0;
     case OPT_SV39: a->vm.board.max_satp_mode = 8; return 0;
+    case OPT_DISK: return parse_disk(optarg, &a->vm.board);
+    case OPT_NO_RNG: a->vm.board.no_rng = true; return 0;
     case OPT_CONSOLE: a->console = optarg; return 0;
     case OPT_TRACE: a->trace_path = optarg; return 0;
     case OPT_MAX_INSNS:

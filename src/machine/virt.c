@@ -23,7 +23,11 @@
 #include "mem/bus.h"
 #include "mem/guest_mem.h"
 #include "mem/rom.h"
+#include "block/blockdev.h"
 #include "util/file.h"
+#include "virtio/virtio_blk.h"
+#include "virtio/virtio_mmio.h"
+#include "virtio/virtio_rng.h"
 
 /* The memory map (DESIGN.md, "The virt board"). */
 #define VIRT_SYSCON_BASE 0x00100000ull
@@ -32,7 +36,7 @@
 #define VIRT_PLIC_BASE 0x0c000000ull
 #define VIRT_UART_BASE 0x10000000ull
 #define VIRT_VIRTIO_BASE 0x10001000ull
-#define VIRT_VIRTIO_SLOTS 8
+#define VIRT_VIRTIO_SLOTS MQ_VIRT_VIRTIO_SLOTS
 #define VIRT_UART_IRQ 10
 #define VIRT_RTC_IRQ 11
 #define VIRT_VIRTIO_IRQ_BASE 1
@@ -51,6 +55,10 @@ struct mq_virt {
     struct mq_plic *plic;
     struct mq_uart16550 *uart;
     uint8_t *rom; /* the boot ROM device's contents */
+    struct mq_virtio_mmio *virtio[VIRT_VIRTIO_SLOTS];
+    struct mq_irq virtio_irq[VIRT_VIRTIO_SLOTS];
+    unsigned virtio_used; /* slots given a device so far */
+    struct mq_blockdev *disks[VIRT_VIRTIO_SLOTS];
 };
 
 /* ---- interrupt wiring ---- */
@@ -119,6 +127,86 @@ static int add_device(struct mq_virt *m, uint64_t base, uint64_t size,
     return ret;
 }
 
+/* Map all virtio-mmio slots; each starts empty (device id 0), as on QEMU. */
+static int create_virtio_slots(struct mq_virt *m, char *err, size_t errlen)
+{
+    for (unsigned i = 0; i < VIRT_VIRTIO_SLOTS; i++) {
+        int ret;
+        m->virtio_irq[i] = mq_plic_irq(m->plic, VIRT_VIRTIO_IRQ_BASE + i);
+        ret = mq_virtio_mmio_create(&m->ram, &m->virtio_irq[i], &m->virtio[i]);
+        if (ret) {
+            snprintf(err, errlen, "virt: cannot create virtio slot %u: %s", i, strerror(-ret));
+            return ret;
+        }
+        ret = add_device(m, VIRT_VIRTIO_BASE + 0x1000ull * i, MQ_VIRTIO_MMIO_SIZE,
+                         &mq_virtio_mmio_ops, m->virtio[i], err, errlen);
+        if (ret) {
+            m->virtio[i] = NULL;
+            return ret;
+        }
+    }
+    return 0;
+}
+
+/* The next free slot's device, or NULL (with err) when all are taken. */
+static struct mq_virtio_dev *next_slot(struct mq_virt *m, const char *what, char *err,
+                                       size_t errlen)
+{
+    if (m->virtio_used >= VIRT_VIRTIO_SLOTS) {
+        snprintf(err, errlen, "virt: no free virtio slot for %s (the board has %u)", what,
+                 VIRT_VIRTIO_SLOTS);
+        return NULL;
+    }
+    return mq_virtio_mmio_dev(m->virtio[m->virtio_used++]);
+}
+
+static int add_disk(struct mq_virt *m, unsigned i, char *err, size_t errlen)
+{
+    const struct mq_virt_disk *d = &m->cfg.disks[i];
+    struct mq_virtio_blk_config bc = {.serial = d->serial};
+    struct mq_virtio_dev *vdev;
+    char why[256];
+    int ret;
+
+    ret = mq_blockdev_open(d->path, d->format, d->read_only ? MQ_BLOCKDEV_RDONLY : 0,
+                           &m->disks[i], why, sizeof(why));
+    if (ret) {
+        snprintf(err, errlen, "%s", why);
+        return ret;
+    }
+    vdev = next_slot(m, d->path, err, errlen);
+    if (!vdev)
+        return -ENOSPC;
+    ret = mq_virtio_blk_create(vdev, m->cfg.loop, m->disks[i], &bc);
+    if (ret)
+        snprintf(err, errlen, "virt: %s: cannot create the virtio disk: %s", d->path,
+                 strerror(-ret));
+    return ret;
+}
+
+static int create_virtio_devices(struct mq_virt *m, char *err, size_t errlen)
+{
+    struct mq_virtio_dev *vdev;
+    int ret;
+
+    for (unsigned i = 0; i < m->cfg.ndisks; i++) {
+        ret = add_disk(m, i, err, errlen);
+        if (ret)
+            return ret;
+    }
+    if (!m->cfg.no_rng) {
+        vdev = next_slot(m, "the random number generator", err, errlen);
+        if (!vdev)
+            return -ENOSPC;
+        ret = mq_virtio_rng_create(vdev, m->cfg.loop);
+        if (ret) {
+            snprintf(err, errlen, "virt: cannot create virtio-rng: %s", strerror(-ret));
+            return ret;
+        }
+    }
+    return 0;
+}
+
 static int create_devices(struct mq_virt *m, char *err, size_t errlen)
 {
     struct mq_aclint *clint;
@@ -144,8 +232,13 @@ static int create_devices(struct mq_virt *m, char *err, size_t errlen)
                      errlen);
     if (ret)
         return ret;
-    return add_device(m, VIRT_SYSCON_BASE, MQ_SYSCON_REGION_SIZE, &mq_syscon_ops,
-                      mq_syscon_create(syscon_action, m), err, errlen);
+    ret = add_device(m, VIRT_SYSCON_BASE, MQ_SYSCON_REGION_SIZE, &mq_syscon_ops,
+                     mq_syscon_create(syscon_action, m), err, errlen);
+    if (!ret)
+        ret = create_virtio_slots(m, err, errlen);
+    if (!ret)
+        ret = create_virtio_devices(m, err, errlen);
+    return ret;
 }
 
 static int create_harts(struct mq_virt *m, char *err, size_t errlen)
@@ -238,7 +331,10 @@ void mq_virt_destroy(struct mq_virt *m)
         return;
     for (unsigned i = 0; i < m->nharts; i++)
         rv_hart_destroy(m->harts[i]);
+    /* Devices first: the disks must outlive the virtio-blk models using them. */
     mq_bus_destroy_devices(&m->bus);
+    for (unsigned i = 0; i < VIRT_VIRTIO_SLOTS; i++)
+        mq_blockdev_close(m->disks[i]);
     mq_guest_mem_destroy(&m->ram);
     free(m);
 }
@@ -397,7 +493,7 @@ static int build_fdt(struct mq_virt *m, const struct mq_boot_layout *l, uint8_t 
         .rtc_irq = VIRT_RTC_IRQ,
         .has_syscon = 1,
         .syscon_base = VIRT_SYSCON_BASE,
-        .num_virtio = 0,
+        .num_virtio = VIRT_VIRTIO_SLOTS,
         .virtio_base = VIRT_VIRTIO_BASE,
         .virtio_irq_base = VIRT_VIRTIO_IRQ_BASE,
         .bootargs = m->cfg.append,

@@ -21,6 +21,16 @@
 #define MQ_VIRT_MAX_RAM (64ull << 30)
 #define MQ_VIRT_TIMEBASE_HZ 10000000u
 
+#define MQ_VIRT_VIRTIO_SLOTS 8
+
+/* A virtio-blk disk. */
+struct mq_virt_disk {
+    const char *path;
+    const char *format; /* "raw", "qcow2" or NULL: detect */
+    bool read_only;
+    const char *serial; /* up to 20 bytes, or NULL */
+};
+
 enum mq_virt_power_event {
     MQ_VIRT_POWEROFF, /* code is the exit status asked for */
     MQ_VIRT_REBOOT,
@@ -43,6 +53,10 @@ struct mq_virt_config {
     unsigned max_satp_mode; /* 8 = Sv39, 9 = Sv48 (default) */
     /* The VM's I/O thread, where device backends run. */
     struct mq_event_loop *loop;
+    /* Disks, in /dev/vda, vdb ... order; each takes a virtio-mmio slot. */
+    struct mq_virt_disk disks[MQ_VIRT_VIRTIO_SLOTS];
+    unsigned ndisks;
+    bool no_rng; /* leave out the virtio-rng device (present by default) */
     /* Bytes the guest writes to the UART. Called from hart threads. */
     void (*console_out)(void *opaque, const uint8_t *buf, size_t len);
     void *console_opaque;
