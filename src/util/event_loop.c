@@ -462,7 +462,7 @@ static int create_fd_source(struct mq_event_loop *loop, enum source_kind kind, i
     int ret;
 
     if (fd < 0)
-        return -errno;
+        return errno ? -errno : -EIO;
     /* mq_notifier and mq_timer are a bare struct source. */
     src = calloc(1, sizeof(struct mq_notifier));
     if (!src) {
@@ -485,7 +485,7 @@ static int create_fd_source(struct mq_event_loop *loop, enum source_kind kind, i
 int mq_notifier_create(struct mq_event_loop *loop, mq_event_fn *fn, void *opaque,
                        struct mq_notifier **out)
 {
-    struct source *src;
+    struct source *src = NULL;
     int ret;
 
     ret = create_fd_source(loop, SRC_NOTIFIER, eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
@@ -516,7 +516,7 @@ void mq_notifier_destroy(struct mq_notifier *n)
 int mq_timer_create(struct mq_event_loop *loop, mq_event_fn *fn, void *opaque,
                     struct mq_timer **out)
 {
-    struct source *src;
+    struct source *src = NULL;
     int ret;
 
     ret = create_fd_source(loop, SRC_TIMER,

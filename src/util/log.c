@@ -54,22 +54,22 @@ void mq_log_ratelimited(struct mq_ratelimit *rl, enum mq_log_level level,
                         const char *subsys, const char *fmt, ...)
 {
     uint64_t now = mq_clock_monotonic_ns();
+    uint64_t start = __atomic_load_n(&rl->window_start_ns, __ATOMIC_RELAXED);
     unsigned suppressed;
     va_list ap;
 
     if (level > log_level)
         return;
-    if (now - rl->window_start_ns > RATELIMIT_INTERVAL_NS) {
-        rl->window_start_ns = now;
-        rl->printed = 0;
-    }
-    if (rl->printed >= RATELIMIT_BURST) {
-        rl->suppressed++;
+    /* Several threads may share one site: the counters are atomic. */
+    if (now - start > RATELIMIT_INTERVAL_NS &&
+        __atomic_compare_exchange_n(&rl->window_start_ns, &start, now, false,
+                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        __atomic_store_n(&rl->printed, 0, __ATOMIC_RELAXED);
+    if (__atomic_fetch_add(&rl->printed, 1, __ATOMIC_RELAXED) >= RATELIMIT_BURST) {
+        __atomic_fetch_add(&rl->suppressed, 1, __ATOMIC_RELAXED);
         return;
     }
-    rl->printed++;
-    suppressed = rl->suppressed;
-    rl->suppressed = 0;
+    suppressed = __atomic_exchange_n(&rl->suppressed, 0, __ATOMIC_RELAXED);
     va_start(ap, fmt);
     log_v(subsys, suppressed, fmt, ap);
     va_end(ap);

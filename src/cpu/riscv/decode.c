@@ -12,26 +12,37 @@ static inline uint32_t bits(uint32_t v, unsigned hi, unsigned lo)
     return (v >> lo) & ((1u << (hi - lo + 1)) - 1);
 }
 
+/* Sign-extend the low width bits of v (unsigned arithmetic: no UB on shifts). */
+static inline int32_t sext(uint32_t v, unsigned width)
+{
+    uint32_t m = 1u << (width - 1);
+
+    v &= (width == 32) ? ~0u : (1u << width) - 1;
+    return (int32_t)((v ^ m) - m);
+}
+
 static inline int32_t imm_i(uint32_t r)
 {
-    return (int32_t)r >> 20;
+    return sext(r >> 20, 12);
 }
 
 static inline int32_t imm_s(uint32_t r)
 {
-    return ((int32_t)r >> 25) << 5 | (int32_t)bits(r, 11, 7);
+    return sext(bits(r, 31, 25) << 5 | bits(r, 11, 7), 12);
 }
 
 static inline int32_t imm_b(uint32_t r)
 {
-    return ((int32_t)r >> 31) << 12 | (int32_t)(bits(r, 7, 7) << 11 | bits(r, 30, 25) << 5 |
-                                                bits(r, 11, 8) << 1);
+    return sext(bits(r, 31, 31) << 12 | bits(r, 7, 7) << 11 | bits(r, 30, 25) << 5 |
+                    bits(r, 11, 8) << 1,
+                13);
 }
 
 static inline int32_t imm_j(uint32_t r)
 {
-    return ((int32_t)r >> 31) << 20 | (int32_t)(bits(r, 19, 12) << 12 | bits(r, 20, 20) << 11 |
-                                                bits(r, 30, 21) << 1);
+    return sext(bits(r, 31, 31) << 20 | bits(r, 19, 12) << 12 | bits(r, 20, 20) << 11 |
+                    bits(r, 30, 21) << 1,
+                21);
 }
 
 #define H(n) rv_exec_##n

@@ -14,7 +14,10 @@ static inline uint32_t bits(uint32_t v, unsigned hi, unsigned lo)
 
 static inline int32_t sext(uint32_t v, unsigned width)
 {
-    return (int32_t)(v << (32 - width)) >> (32 - width);
+    uint32_t m = 1u << (width - 1);
+
+    v &= (1u << width) - 1;
+    return (int32_t)((v ^ m) - m);
 }
 
 static uint32_t enc_i(int32_t imm, unsigned rs1, unsigned f3, unsigned rd, unsigned op)
