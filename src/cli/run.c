@@ -124,7 +124,8 @@ static int parse_disk(char *spec, struct mq_virt_config *b)
     }
     d = &b->disks[b->ndisks];
     memset(d, 0, sizeof(*d));
-    d->path = strtok_r(spec, ",", &save);
+    /* strtok_r would skip a leading comma: an empty path is an error. */
+    d->path = spec[0] == ',' ? NULL : strtok_r(spec, ",", &save);
     if (!d->path || !*d->path) {
         mq_cli_error("run", "--disk: missing path (e.g. --disk disk.img)");
         return -1;

@@ -46,6 +46,8 @@ def main():
     huge = f('huge.elf', elf64(segments=((0x80000000, bytes(17 << 20)),)))
     trunc = f('trunc.elf', elf64()[:70])
     missing = os.path.join(tmp, 'missing.elf')
+    qcow_bad = f('bad.qcow2', b'QFI\xfb' + bytes([0, 0, 0, 9]) + bytes(504))
+    disk = f('disk.img', bytes(1 << 16))
 
     cases = [
         ('missing file', ['--bios', missing], [missing, 'No such file']),
@@ -77,6 +79,15 @@ def main():
         ('bad max-insns', ['--bios', hello, '--max-insns', '-5'], ['--max-insns']),
         ('initrd without kernel', ['--bios', hello, '--initrd', text], ['--initrd']),
         ('two firmwares', ['--bios', hello, '--firmware', hello], ['--bios']),
+        ('missing disk', ['--bios', hello, '--disk', missing], [missing]),
+        ('disk is a directory', ['--bios', hello, '--disk', tmp], [tmp]),
+        ('disk without path', ['--bios', hello, '--disk', ',ro'], ['--disk']),
+        ('disk bad option', ['--bios', hello, '--disk', disk + ',fast'], ['fast']),
+        ('disk bad format', ['--bios', hello, '--disk', disk + ',format=vmdk'], ['vmdk']),
+        ('disk serial too long', ['--bios', hello, '--disk', disk + ',serial=' + 'x' * 21],
+         ['serial']),
+        ('corrupt qcow2 disk', ['--bios', hello, '--disk', qcow_bad], [qcow_bad]),
+        ('too many disks', ['--bios', hello] + ['--disk', disk] * 9, ['--disk']),
     ]
     print(f'1..{len(cases) + 2}')
     failed = 0
