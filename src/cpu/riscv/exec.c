@@ -11,14 +11,14 @@
 
 /* An instruction that writes rd and falls through. */
 #define DEF_ALU(name, expr)                                                   \
-    void rv_exec_##name(struct rv_hart *h, const struct rv_insn *in)          \
+    uint64_t rv_exec_##name(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)          \
     {                                                                         \
         rv_set_x(h, in->rd, (expr));                                          \
-        h->pc += in->len;                                                     \
+        return pc + in->len;                                                     \
     }
 
 DEF_ALU(lui, (uint64_t)IMM)
-DEF_ALU(auipc, h->pc + (uint64_t)IMM)
+DEF_ALU(auipc, pc + (uint64_t)IMM)
 DEF_ALU(addi, RS1 + (uint64_t)IMM)
 DEF_ALU(slti, (int64_t)RS1 < IMM)
 DEF_ALU(sltiu, RS1 < (uint64_t)IMM)
@@ -104,26 +104,24 @@ DEF_ALU(remuw, (uint32_t)RS2 ? rv_sext32((uint32_t)RS1 % (uint32_t)RS2) : rv_sex
  * 2-byte aligned here (immediates are even, jalr clears bit 0), so the
  * instruction-address-misaligned exception cannot occur.
  */
-void rv_exec_jal(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_jal(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
-    uint64_t link = h->pc + in->len;
-
-    h->pc += (uint64_t)IMM;
-    rv_set_x(h, in->rd, link);
+    rv_set_x(h, in->rd, pc + in->len);
+    return pc + (uint64_t)IMM;
 }
 
-void rv_exec_jalr(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_jalr(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     uint64_t target = (RS1 + (uint64_t)IMM) & ~1ull;
 
-    rv_set_x(h, in->rd, h->pc + in->len);
-    h->pc = target;
+    rv_set_x(h, in->rd, pc + in->len);
+    return target;
 }
 
 #define DEF_BRANCH(name, cond)                                                \
-    void rv_exec_##name(struct rv_hart *h, const struct rv_insn *in)          \
+    uint64_t rv_exec_##name(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)          \
     {                                                                         \
-        h->pc += (cond) ? (uint64_t)IMM : in->len;                            \
+        return pc + ((cond) ? (uint64_t)IMM : in->len);                       \
     }
 
 DEF_BRANCH(beq, RS1 == RS2)
@@ -134,13 +132,13 @@ DEF_BRANCH(bltu, RS1 < RS2)
 DEF_BRANCH(bgeu, RS1 >= RS2)
 
 #define DEF_LOAD(name, fn)                                                    \
-    void rv_exec_##name(struct rv_hart *h, const struct rv_insn *in)          \
+    uint64_t rv_exec_##name(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)          \
     {                                                                         \
         uint64_t v;                                                           \
         if (!fn(h, RS1 + (uint64_t)IMM, &v))                                  \
-            return;                                                           \
+            return h->pc;                                                           \
         rv_set_x(h, in->rd, v);                                               \
-        h->pc += in->len;                                                     \
+        return pc + in->len;                                                     \
     }
 
 DEF_LOAD(lb, rv_load_s8)
@@ -152,11 +150,11 @@ DEF_LOAD(lhu, rv_load_u16)
 DEF_LOAD(lwu, rv_load_u32)
 
 #define DEF_STORE(name, fn)                                                   \
-    void rv_exec_##name(struct rv_hart *h, const struct rv_insn *in)          \
+    uint64_t rv_exec_##name(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)          \
     {                                                                         \
         if (!fn(h, RS1 + (uint64_t)IMM, RS2))                                 \
-            return;                                                           \
-        h->pc += in->len;                                                     \
+            return h->pc;                                                           \
+        return pc + in->len;                                                     \
     }
 
 DEF_STORE(sb, rv_store_u8)
@@ -164,60 +162,63 @@ DEF_STORE(sh, rv_store_u16)
 DEF_STORE(sw, rv_store_u32)
 DEF_STORE(sd, rv_store_u64)
 
-void rv_exec_illegal(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_illegal(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     rv_raise(h, RV_EXC_ILLEGAL, (uint32_t)in->imm);
+    return h->pc;
 }
 
 /* Host accesses are sequentially consistent enough: one host thread per hart. */
-void rv_exec_fence(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_fence(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    h->pc += in->len;
+    return pc + in->len;
 }
 
-void rv_exec_fence_i(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_fence_i(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
-    h->pc += in->len;
     rv_dcache_flush(h);
+    return pc + in->len;
 }
 
-void rv_exec_ecall(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_ecall(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     static const uint64_t cause[4] = {RV_EXC_ECALL_U, RV_EXC_ECALL_S, 0, RV_EXC_ECALL_M};
 
     rv_raise(h, cause[h->priv], 0);
+    return h->pc;
 }
 
-void rv_exec_ebreak(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_ebreak(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
-    rv_raise(h, RV_EXC_BREAKPOINT, h->pc);
+    rv_raise(h, RV_EXC_BREAKPOINT, pc);
+    return h->pc;
 }
 
-void rv_exec_wfi(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_wfi(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     /* TW traps wfi below M; in U mode wfi is always illegal here (no time limit). */
     if ((h->priv < RV_PRIV_M && (h->mstatus & MSTATUS_TW)) || h->priv == RV_PRIV_U) {
         rv_raise(h, RV_EXC_ILLEGAL, 0x10500073);
-        return;
+        return h->pc;
     }
-    h->pc += in->len;
     h->wfi = true;
     rv_request_check(h);
+    return pc + in->len;
 }
 
-void rv_exec_sfence_vma(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_sfence_vma(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     if (h->priv == RV_PRIV_U || (h->priv == RV_PRIV_S && (h->mstatus & MSTATUS_TVM))) {
         rv_raise(h, RV_EXC_ILLEGAL,
                  0x12000073u | (uint32_t)in->rs2 << 20 | (uint32_t)in->rs1 << 15);
-        return;
+        return h->pc;
     }
     if (in->rs1 == 0)
         rv_tlb_flush(h);
     else
         rv_tlb_flush_page(h, RS1);
-    h->pc += in->len;
+    return pc + in->len;
 }
 
 /* ---- CSR instructions (Zicsr) ---- */
@@ -233,7 +234,7 @@ static uint32_t csr_insn_bits(const struct rv_insn *in, unsigned f3)
  * this is a set/clear with rs1/uimm = 0, as the spec requires for side
  * effects and read-only CSRs.
  */
-static void csr_op(struct rv_hart *h, const struct rv_insn *in, unsigned f3, uint64_t src,
+static uint64_t csr_op(struct rv_hart *h, const struct rv_insn *in, unsigned f3, uint64_t src,
                    bool do_read, bool do_write)
 {
     unsigned csr = (unsigned)in->imm & 0xfff;
@@ -241,7 +242,7 @@ static void csr_op(struct rv_hart *h, const struct rv_insn *in, unsigned f3, uin
 
     if (!rv_csr_accessible(h, csr, do_write) || (do_read && !rv_csr_read(h, csr, &old))) {
         rv_raise(h, RV_EXC_ILLEGAL, csr_insn_bits(in, f3));
-        return;
+        return h->pc;
     }
     if (do_write) {
         switch (f3 & 3) {
@@ -251,39 +252,39 @@ static void csr_op(struct rv_hart *h, const struct rv_insn *in, unsigned f3, uin
         }
         if (!rv_csr_write(h, csr, val)) {
             rv_raise(h, RV_EXC_ILLEGAL, csr_insn_bits(in, f3));
-            return;
+            return h->pc;
         }
     }
     rv_set_x(h, in->rd, old);
-    h->pc += in->len;
+    return h->pc + in->len;
 }
 
-void rv_exec_csrrw(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_csrrw(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
-    csr_op(h, in, 1, RS1, in->rd != 0, true);
+    return csr_op(h, in, 1, RS1, in->rd != 0, true);
 }
 
-void rv_exec_csrrs(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_csrrs(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
-    csr_op(h, in, 2, RS1, true, in->rs1 != 0);
+    return csr_op(h, in, 2, RS1, true, in->rs1 != 0);
 }
 
-void rv_exec_csrrc(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_csrrc(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
-    csr_op(h, in, 3, RS1, true, in->rs1 != 0);
+    return csr_op(h, in, 3, RS1, true, in->rs1 != 0);
 }
 
-void rv_exec_csrrwi(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_csrrwi(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
-    csr_op(h, in, 5, in->rs1, in->rd != 0, true);
+    return csr_op(h, in, 5, in->rs1, in->rd != 0, true);
 }
 
-void rv_exec_csrrsi(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_csrrsi(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
-    csr_op(h, in, 6, in->rs1, true, in->rs1 != 0);
+    return csr_op(h, in, 6, in->rs1, true, in->rs1 != 0);
 }
 
-void rv_exec_csrrci(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_csrrci(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
-    csr_op(h, in, 7, in->rs1, true, in->rs1 != 0);
+    return csr_op(h, in, 7, in->rs1, true, in->rs1 != 0);
 }

@@ -44,7 +44,8 @@
     X(fcvt_d_w) X(fcvt_d_wu) X(fcvt_d_l) X(fcvt_d_lu)                               \
     X(fmv_x_w) X(fclass_s) X(fmv_w_x) X(fmv_x_d) X(fclass_d) X(fmv_d_x)
 
-#define RV_DECLARE_HANDLER(n) void rv_exec_##n(struct rv_hart *h, const struct rv_insn *in);
+#define RV_DECLARE_HANDLER(n) \
+    uint64_t rv_exec_##n(struct rv_hart *h, const struct rv_insn *in, uint64_t pc);
 RV_INT_HANDLERS(RV_DECLARE_HANDLER)
 RV_FP_HANDLERS(RV_DECLARE_HANDLER)
 #undef RV_DECLARE_HANDLER

@@ -16,13 +16,13 @@ static void note_code_write(struct rv_hart *h, uint64_t pa, unsigned size)
     mq_guest_mem_written(h->ram, pa, size);
 }
 
-static void do_lr(struct rv_hart *h, const struct rv_insn *in, unsigned size)
+static uint64_t do_lr(struct rv_hart *h, const struct rv_insn *in, unsigned size)
 {
     uint64_t pa, val;
     void *p = rv_amo_ptr(h, RS1, size, false, &pa);
 
     if (!p)
-        return;
+        return h->pc;
     if (size == 4)
         val = rv_sext32(__atomic_load_n((uint32_t *)p, __ATOMIC_SEQ_CST));
     else
@@ -32,17 +32,17 @@ static void do_lr(struct rv_hart *h, const struct rv_insn *in, unsigned size)
     h->lr_size = size;
     h->lr_value = val;
     rv_set_x(h, in->rd, val);
-    h->pc += in->len;
+    return h->pc + in->len;
 }
 
-static void do_sc(struct rv_hart *h, const struct rv_insn *in, unsigned size)
+static uint64_t do_sc(struct rv_hart *h, const struct rv_insn *in, unsigned size)
 {
     uint64_t pa;
     void *p = rv_amo_ptr(h, RS1, size, true, &pa);
     bool ok = false;
 
     if (!p)
-        return;
+        return h->pc;
     if (h->lr_valid && h->lr_addr == pa && h->lr_size == size) {
         if (size == 4) {
             uint32_t expected = (uint32_t)h->lr_value;
@@ -58,27 +58,27 @@ static void do_sc(struct rv_hart *h, const struct rv_insn *in, unsigned size)
     }
     h->lr_valid = false;
     rv_set_x(h, in->rd, ok ? 0 : 1);
-    h->pc += in->len;
+    return h->pc + in->len;
 }
 
-void rv_exec_lr_w(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_lr_w(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
-    do_lr(h, in, 4);
+    return do_lr(h, in, 4);
 }
 
-void rv_exec_lr_d(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_lr_d(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
-    do_lr(h, in, 8);
+    return do_lr(h, in, 8);
 }
 
-void rv_exec_sc_w(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_sc_w(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
-    do_sc(h, in, 4);
+    return do_sc(h, in, 4);
 }
 
-void rv_exec_sc_d(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_sc_d(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
-    do_sc(h, in, 8);
+    return do_sc(h, in, 8);
 }
 
 /* min/max have no host fetch-op: compare-and-swap loop. */
@@ -105,31 +105,31 @@ DEF_AMO_CAS(amo_minu64, uint64_t, uint64_t, a < b ? a : b)
 DEF_AMO_CAS(amo_maxu64, uint64_t, uint64_t, a > b ? a : b)
 
 #define DEF_AMO_W(name, expr)                                                         \
-    void rv_exec_##name##_w(struct rv_hart *h, const struct rv_insn *in)              \
+    uint64_t rv_exec_##name##_w(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)              \
     {                                                                                 \
         uint64_t pa;                                                                  \
         uint32_t *p = rv_amo_ptr(h, RS1, 4, true, &pa);                               \
         uint32_t v = (uint32_t)RS2;                                                   \
         if (!p)                                                                       \
-            return;                                                                   \
+            return h->pc;                                                                   \
         uint32_t old = (expr);                                                        \
         note_code_write(h, pa, 4);                                                    \
         rv_set_x(h, in->rd, rv_sext32(old));                                          \
-        h->pc += in->len;                                                             \
+        return pc + in->len;                                                             \
     }
 
 #define DEF_AMO_D(name, expr)                                                         \
-    void rv_exec_##name##_d(struct rv_hart *h, const struct rv_insn *in)              \
+    uint64_t rv_exec_##name##_d(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)              \
     {                                                                                 \
         uint64_t pa;                                                                  \
         uint64_t *p = rv_amo_ptr(h, RS1, 8, true, &pa);                               \
         uint64_t v = RS2;                                                             \
         if (!p)                                                                       \
-            return;                                                                   \
+            return h->pc;                                                                   \
         uint64_t old = (expr);                                                        \
         note_code_write(h, pa, 8);                                                    \
         rv_set_x(h, in->rd, old);                                                     \
-        h->pc += in->len;                                                             \
+        return pc + in->len;                                                             \
     }
 
 DEF_AMO_W(amoswap, __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST))

@@ -62,55 +62,55 @@ static bool get_rm(struct rv_hart *h, const struct rv_insn *in, unsigned *rm)
     return true;
 }
 
-void rv_exec_flw(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_flw(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     uint64_t v;
 
     if (fp_off(h, in) || !rv_load_u32(h, h->x[in->rs1] + (uint64_t)(int64_t)in->imm, &v))
-        return;
+        return h->pc;
     set_f32(h, in->rd, (uint32_t)v);
-    h->pc += in->len;
+    return pc + in->len;
 }
 
-void rv_exec_fld(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_fld(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     uint64_t v;
 
     if (fp_off(h, in) || !rv_load_u64(h, h->x[in->rs1] + (uint64_t)(int64_t)in->imm, &v))
-        return;
+        return h->pc;
     set_f64(h, in->rd, v);
-    h->pc += in->len;
+    return pc + in->len;
 }
 
-void rv_exec_fsw(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_fsw(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     /* fsw stores the low 32 bits whatever the boxing (spec 11.5). */
     if (fp_off(h, in) ||
         !rv_store_u32(h, h->x[in->rs1] + (uint64_t)(int64_t)in->imm, (uint32_t)h->f[in->rs2]))
-        return;
-    h->pc += in->len;
+        return h->pc;
+    return pc + in->len;
 }
 
-void rv_exec_fsd(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_fsd(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     if (fp_off(h, in) || !rv_store_u64(h, h->x[in->rs1] + (uint64_t)(int64_t)in->imm, h->f[in->rs2]))
-        return;
-    h->pc += in->len;
+        return h->pc;
+    return pc + in->len;
 }
 
 #define FP_PROLOGUE(rm)                                                               \
     unsigned rm, flags = 0;                                                           \
     if (fp_off(h, in) || !get_rm(h, in, &rm))                                         \
-        return;
+        return h->pc;
 
 /* Binary arithmetic with rounding. */
 #define DEF_FP_BIN(name, fn, get, set)                                                \
-    void rv_exec_##name(struct rv_hart *h, const struct rv_insn *in)                  \
+    uint64_t rv_exec_##name(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)                  \
     {                                                                                 \
         FP_PROLOGUE(rm)                                                               \
         set(h, in->rd, fn(get(h, in->rs1), get(h, in->rs2), rm, &flags));             \
         accrue(h, flags);                                                             \
-        h->pc += in->len;                                                             \
+        return pc + in->len;                                                             \
     }
 
 #define F64(h, r) ((h)->f[r])
@@ -124,24 +124,24 @@ DEF_FP_BIN(fsub_d, rv_f64_sub, F64, set_f64)
 DEF_FP_BIN(fmul_d, rv_f64_mul, F64, set_f64)
 DEF_FP_BIN(fdiv_d, rv_f64_div, F64, set_f64)
 
-void rv_exec_fsqrt_s(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_fsqrt_s(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     FP_PROLOGUE(rm)
     set_f32(h, in->rd, rv_f32_sqrt(f32_reg(h, in->rs1), rm, &flags));
     accrue(h, flags);
-    h->pc += in->len;
+    return pc + in->len;
 }
 
-void rv_exec_fsqrt_d(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_fsqrt_d(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     FP_PROLOGUE(rm)
     set_f64(h, in->rd, rv_f64_sqrt(h->f[in->rs1], rm, &flags));
     accrue(h, flags);
-    h->pc += in->len;
+    return pc + in->len;
 }
 
 #define DEF_FP_FMA(name, fn, get, set, neg_prod, neg_add)                             \
-    void rv_exec_##name(struct rv_hart *h, const struct rv_insn *in)                  \
+    uint64_t rv_exec_##name(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)                  \
     {                                                                                 \
         FP_PROLOGUE(rm)                                                               \
         unsigned rs3 = ((unsigned)in->imm >> 8) & 31;                                 \
@@ -149,7 +149,7 @@ void rv_exec_fsqrt_d(struct rv_hart *h, const struct rv_insn *in)
             fn(get(h, in->rs1), get(h, in->rs2), get(h, rs3), neg_prod, neg_add, rm,  \
                &flags));                                                              \
         accrue(h, flags);                                                             \
-        h->pc += in->len;                                                             \
+        return pc + in->len;                                                             \
     }
 
 DEF_FP_FMA(fmadd_s, rv_f32_muladd, f32_reg, set_f32, false, false)
@@ -163,14 +163,14 @@ DEF_FP_FMA(fnmadd_d, rv_f64_muladd, F64, set_f64, true, true)
 
 /* Sign injection: pure bit operations, no flags. */
 #define DEF_FP_SGNJ(name, type, get, set, signbit, expr)                              \
-    void rv_exec_##name(struct rv_hart *h, const struct rv_insn *in)                  \
+    uint64_t rv_exec_##name(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)                  \
     {                                                                                 \
         if (fp_off(h, in))                                                            \
-            return;                                                                   \
+            return h->pc;                                                                   \
         type a = get(h, in->rs1), b = get(h, in->rs2);                                \
         type s = (expr) & (signbit);                                                  \
         set(h, in->rd, (a & ~(signbit)) | s);                                         \
-        h->pc += in->len;                                                             \
+        return pc + in->len;                                                             \
     }
 
 DEF_FP_SGNJ(fsgnj_s, uint32_t, f32_reg, set_f32, 0x80000000u, b)
@@ -181,14 +181,14 @@ DEF_FP_SGNJ(fsgnjn_d, uint64_t, F64, set_f64, 1ull << 63, ~b)
 DEF_FP_SGNJ(fsgnjx_d, uint64_t, F64, set_f64, 1ull << 63, a ^ b)
 
 #define DEF_FP_NORM(name, fn, get, set)                                               \
-    void rv_exec_##name(struct rv_hart *h, const struct rv_insn *in)                  \
+    uint64_t rv_exec_##name(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)                  \
     {                                                                                 \
         unsigned flags = 0;                                                           \
         if (fp_off(h, in))                                                            \
-            return;                                                                   \
+            return h->pc;                                                                   \
         set(h, in->rd, fn(get(h, in->rs1), get(h, in->rs2), &flags));                 \
         accrue(h, flags);                                                             \
-        h->pc += in->len;                                                             \
+        return pc + in->len;                                                             \
     }
 
 DEF_FP_NORM(fmin_s, rv_f32_min, f32_reg, set_f32)
@@ -197,14 +197,14 @@ DEF_FP_NORM(fmin_d, rv_f64_min, F64, set_f64)
 DEF_FP_NORM(fmax_d, rv_f64_max, F64, set_f64)
 
 #define DEF_FP_CMP(name, fn, get)                                                     \
-    void rv_exec_##name(struct rv_hart *h, const struct rv_insn *in)                  \
+    uint64_t rv_exec_##name(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)                  \
     {                                                                                 \
         unsigned flags = 0;                                                           \
         if (fp_off(h, in))                                                            \
-            return;                                                                   \
+            return h->pc;                                                                   \
         rv_set_x(h, in->rd, fn(get(h, in->rs1), get(h, in->rs2), &flags) ? 1 : 0);    \
         accrue(h, flags);                                                             \
-        h->pc += in->len;                                                             \
+        return pc + in->len;                                                             \
     }
 
 DEF_FP_CMP(feq_s, rv_f32_eq, f32_reg)
@@ -214,31 +214,31 @@ DEF_FP_CMP(feq_d, rv_f64_eq, F64)
 DEF_FP_CMP(flt_d, rv_f64_lt, F64)
 DEF_FP_CMP(fle_d, rv_f64_le, F64)
 
-void rv_exec_fcvt_s_d(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_fcvt_s_d(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     FP_PROLOGUE(rm)
     set_f32(h, in->rd, rv_f64_to_f32(h->f[in->rs1], rm, &flags));
     accrue(h, flags);
-    h->pc += in->len;
+    return pc + in->len;
 }
 
-void rv_exec_fcvt_d_s(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_fcvt_d_s(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     FP_PROLOGUE(rm)
     (void)rm;
     set_f64(h, in->rd, rv_f32_to_f64(f32_reg(h, in->rs1), &flags));
     accrue(h, flags);
-    h->pc += in->len;
+    return pc + in->len;
 }
 
 /* Float to integer: 32-bit results are sign-extended into rd. */
 #define DEF_FP_TO_INT(name, fn, get, conv)                                            \
-    void rv_exec_##name(struct rv_hart *h, const struct rv_insn *in)                  \
+    uint64_t rv_exec_##name(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)                  \
     {                                                                                 \
         FP_PROLOGUE(rm)                                                               \
         rv_set_x(h, in->rd, conv(fn(get(h, in->rs1), rm, &flags)));                   \
         accrue(h, flags);                                                             \
-        h->pc += in->len;                                                             \
+        return pc + in->len;                                                             \
     }
 
 #define SEXT32(v) rv_sext32((uint32_t)(v))
@@ -254,12 +254,12 @@ DEF_FP_TO_INT(fcvt_l_d, rv_f64_to_i64, F64, AS_U64)
 DEF_FP_TO_INT(fcvt_lu_d, rv_f64_to_u64, F64, AS_U64)
 
 #define DEF_INT_TO_FP(name, fn, type, set)                                            \
-    void rv_exec_##name(struct rv_hart *h, const struct rv_insn *in)                  \
+    uint64_t rv_exec_##name(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)                  \
     {                                                                                 \
         FP_PROLOGUE(rm)                                                               \
         set(h, in->rd, fn((type)h->x[in->rs1], rm, &flags));                          \
         accrue(h, flags);                                                             \
-        h->pc += in->len;                                                             \
+        return pc + in->len;                                                             \
     }
 
 DEF_INT_TO_FP(fcvt_s_w, rv_i32_to_f32, int32_t, set_f32)
@@ -271,51 +271,51 @@ DEF_INT_TO_FP(fcvt_d_wu, rv_u32_to_f64, uint32_t, set_f64)
 DEF_INT_TO_FP(fcvt_d_l, rv_i64_to_f64, int64_t, set_f64)
 DEF_INT_TO_FP(fcvt_d_lu, rv_u64_to_f64, uint64_t, set_f64)
 
-void rv_exec_fmv_x_w(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_fmv_x_w(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     if (fp_off(h, in))
-        return;
+        return h->pc;
     /* Moves the raw low bits, boxed or not. */
     rv_set_x(h, in->rd, rv_sext32((uint32_t)h->f[in->rs1]));
-    h->pc += in->len;
+    return pc + in->len;
 }
 
-void rv_exec_fmv_x_d(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_fmv_x_d(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     if (fp_off(h, in))
-        return;
+        return h->pc;
     rv_set_x(h, in->rd, h->f[in->rs1]);
-    h->pc += in->len;
+    return pc + in->len;
 }
 
-void rv_exec_fmv_w_x(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_fmv_w_x(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     if (fp_off(h, in))
-        return;
+        return h->pc;
     set_f32(h, in->rd, (uint32_t)h->x[in->rs1]);
-    h->pc += in->len;
+    return pc + in->len;
 }
 
-void rv_exec_fmv_d_x(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_fmv_d_x(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     if (fp_off(h, in))
-        return;
+        return h->pc;
     set_f64(h, in->rd, h->x[in->rs1]);
-    h->pc += in->len;
+    return pc + in->len;
 }
 
-void rv_exec_fclass_s(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_fclass_s(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     if (fp_off(h, in))
-        return;
+        return h->pc;
     rv_set_x(h, in->rd, rv_f32_classify(f32_reg(h, in->rs1)));
-    h->pc += in->len;
+    return pc + in->len;
 }
 
-void rv_exec_fclass_d(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_fclass_d(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     if (fp_off(h, in))
-        return;
+        return h->pc;
     rv_set_x(h, in->rd, rv_f64_classify(h->f[in->rs1]));
-    h->pc += in->len;
+    return pc + in->len;
 }

@@ -239,19 +239,20 @@ static void exec_uncached(struct rv_hart *h)
             return;
         rv_decode32((uint32_t)lo | (uint32_t)hi << 16, &in);
     }
-    in.fn(h, &in);
+    h->pc = in.fn(h, &in, h->pc);
 }
 
-void rv_exec_cross_page(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_cross_page(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     exec_uncached(h);
+    return h->pc;
 }
 
 /* First execution of a cached slot: decode it in place, then run it. */
-static void decode_and_exec(struct rv_hart *h, struct rv_insn *slot)
+static uint64_t decode_and_exec(struct rv_hart *h, struct rv_insn *slot, uint64_t pc)
 {
     struct rv_dpage *d = h->fetch_dpage;
-    unsigned off = (unsigned)(h->pc & 0xfff);
+    unsigned off = (unsigned)(pc & 0xfff);
     const uint8_t *code = h->ram->host + (d->page_index << MQ_PAGE_SHIFT) + off;
     uint16_t lo = mq_get_le16(code);
 
@@ -262,28 +263,39 @@ static void decode_and_exec(struct rv_hart *h, struct rv_insn *slot)
     else
         rv_decode32(mq_get_le32(code), slot);
     d->used[off >> 7] |= 1ull << ((off >> 1) & 63);
-    slot->fn(h, slot);
+    return slot->fn(h, slot, pc);
 }
 
+/*
+ * The interpreter loop. pc and the instruction count live in registers;
+ * h->pc is stored before each handler (traps read it) but never loaded back
+ * on the fast path, so there is no store-to-load chain through memory.
+ */
 static void exec_batch(struct rv_hart *h, uint64_t end)
 {
-    while (h->instret < end && !h->check) {
-        uint64_t pc = h->pc;
-        h->instret++;
+    uint64_t pc = h->pc, n = h->instret;
+
+    while (n < end && !h->check) {
+        h->instret = ++n;
+        h->pc = pc;
         if (unlikely((pc & ~0xfffull) != h->fetch_vpage)) {
-            if (!rv_fetch_page(h, pc))
-                continue; /* fetch fault: the trap is taken */
+            if (!rv_fetch_page(h, pc)) {
+                pc = h->pc; /* fetch fault: the trap was taken */
+                continue;
+            }
             if (!h->fetch_dpage || h->fetch_vpage != (pc & ~0xfffull)) {
-                exec_uncached(h);
+                exec_uncached(h); /* executable but not cacheable (ROM, MMIO) */
+                pc = h->pc;
                 continue;
             }
         }
         struct rv_insn *in = &h->fetch_dpage->slot[(pc & 0xfff) >> 1];
         if (likely(in->fn != NULL))
-            in->fn(h, in);
+            pc = in->fn(h, in, pc);
         else
-            decode_and_exec(h, in);
+            pc = decode_and_exec(h, in, pc);
     }
+    h->pc = pc;
 }
 
 static void exec_traced(struct rv_hart *h, uint64_t end)

@@ -78,7 +78,11 @@ struct rv_tlb_entry {
 };
 
 struct rv_insn;
-typedef void (*rv_exec_fn)(struct rv_hart *h, const struct rv_insn *in);
+/*
+ * Execute one instruction at pc (h->pc holds pc too, for traps) and return
+ * the pc of the next one. A trap returns the handler address (h->pc).
+ */
+typedef uint64_t (*rv_exec_fn)(struct rv_hart *h, const struct rv_insn *in, uint64_t pc);
 
 /*
  * One decoded instruction. 16 bytes so a decoded page stays compact.
@@ -191,8 +195,8 @@ void rv_raise(struct rv_hart *h, uint64_t cause, uint64_t tval);
 /* Take the highest-priority enabled interrupt, if any. True when taken. */
 bool rv_check_interrupts(struct rv_hart *h);
 uint64_t rv_pending_interrupts(const struct rv_hart *h);
-void rv_exec_mret(struct rv_hart *h, const struct rv_insn *in);
-void rv_exec_sret(struct rv_hart *h, const struct rv_insn *in);
+uint64_t rv_exec_mret(struct rv_hart *h, const struct rv_insn *in, uint64_t pc);
+uint64_t rv_exec_sret(struct rv_hart *h, const struct rv_insn *in, uint64_t pc);
 /* Recompute derived state after priv/mstatus changes. */
 void rv_update_mode(struct rv_hart *h);
 uint64_t rv_mip_read(const struct rv_hart *h);
@@ -246,8 +250,8 @@ void rv_decode16(uint16_t raw, struct rv_insn *in);
 uint32_t rv_rvc_expand(uint16_t c);
 
 /* ---- exec handlers referenced by the decoder ---- */
-void rv_exec_illegal(struct rv_hart *h, const struct rv_insn *in);
-void rv_exec_cross_page(struct rv_hart *h, const struct rv_insn *in);
+uint64_t rv_exec_illegal(struct rv_hart *h, const struct rv_insn *in, uint64_t pc);
+uint64_t rv_exec_cross_page(struct rv_hart *h, const struct rv_insn *in, uint64_t pc);
 
 /* ---- trace.c ---- */
 void rv_trace_insn(struct rv_hart *h, unsigned priv, uint64_t pc, uint32_t raw,

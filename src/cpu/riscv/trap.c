@@ -98,13 +98,13 @@ bool rv_check_interrupts(struct rv_hart *h)
     return false;
 }
 
-void rv_exec_mret(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_mret(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     unsigned mpp;
 
     if (h->priv != RV_PRIV_M) {
         rv_raise(h, RV_EXC_ILLEGAL, 0x30200073);
-        return;
+        return h->pc;
     }
     mpp = (unsigned)((h->mstatus & MSTATUS_MPP) >> MSTATUS_MPP_SHIFT);
     h->mstatus = (h->mstatus & ~(MSTATUS_MIE | MSTATUS_MPP)) |
@@ -115,13 +115,14 @@ void rv_exec_mret(struct rv_hart *h, const struct rv_insn *in)
     h->priv = mpp;
     h->pc = h->mepc;
     rv_update_mode(h);
+    return h->pc;
 }
 
-void rv_exec_sret(struct rv_hart *h, const struct rv_insn *in)
+uint64_t rv_exec_sret(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     if (h->priv == RV_PRIV_U || (h->priv == RV_PRIV_S && (h->mstatus & MSTATUS_TSR))) {
         rv_raise(h, RV_EXC_ILLEGAL, 0x10200073);
-        return;
+        return h->pc;
     }
     h->priv = (h->mstatus & MSTATUS_SPP) ? RV_PRIV_S : RV_PRIV_U;
     h->mstatus = (h->mstatus & ~(MSTATUS_SIE | MSTATUS_SPP)) |
@@ -129,4 +130,5 @@ void rv_exec_sret(struct rv_hart *h, const struct rv_insn *in)
     h->mstatus &= ~MSTATUS_MPRV;
     h->pc = h->sepc;
     rv_update_mode(h);
+    return h->pc;
 }
