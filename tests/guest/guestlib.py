@@ -357,10 +357,10 @@ class Guest:
                 self.fail("maquina closed the console while waiting for %r" % pattern.pattern)
 
     def drain(self, quiet=0.5, timeout=10):
-        """Read until no output for `quiet` seconds (or timeout); return it.
+        """Read until no output for `quiet` seconds (or timeout); return all
+        the output not consumed yet (ANSI escapes removed) and consume it.
         Only for output with no pattern to wait for."""
         deadline = time.monotonic() + timeout
-        start = len(self.buf)
         last = time.monotonic()
         while time.monotonic() < deadline:
             n = len(self.transcript)
@@ -370,7 +370,8 @@ class Guest:
                 last = time.monotonic()
             elif time.monotonic() - last >= quiet:
                 break
-        return self.buf[start:]
+        out, self.buf = self.buf, b""
+        return out
 
     # -- input --------------------------------------------------------------
 
