@@ -10,8 +10,11 @@
  *                 at PATH is replaced), one client at a time; output while
  *                 no client is connected is dropped
  *   pty           a pseudo-terminal in raw mode; its slave path is
- *                 announced ("maquina: hvc0 is /dev/pts/N"); output while
- *                 no one has the slave open is dropped
+ *                 announced ("maquina: hvc0 is /dev/pts/N"); output
+ *                 before the slave was first opened waits in the pty's
+ *                 buffer (a few KiB, then the queue, then dropped); output
+ *                 after a reader closed the slave is dropped until the
+ *                 next one opens it (checked every 200 ms)
  *
  * Output never blocks the writer: it is queued (up to MQ_CHARDEV_OUT_QUEUE
  * bytes) and written from the event loop; what does not fit is dropped
