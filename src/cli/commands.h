@@ -5,5 +5,12 @@
 
 /* Each returns the process exit status. argv[0] is the subcommand name. */
 int mq_cmd_run(int argc, char **argv);
+int mq_cmd_create(int argc, char **argv);
+int mq_cmd_info(int argc, char **argv);
+int mq_cmd_config(int argc, char **argv);
+int mq_cmd_clone(int argc, char **argv);
+int mq_cmd_export(int argc, char **argv);
+int mq_cmd_import(int argc, char **argv);
+int mq_cmd_img(int argc, char **argv);
 
 #endif

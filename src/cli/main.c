@@ -16,6 +16,12 @@ struct command {
 
 static const struct command commands[] = {
     {"run", mq_cmd_run, "boot a virtual machine (firmware, kernel, disks, network)"},
+    {"create", mq_cmd_create, "create a VM file (NAME.vm: disk and configuration in one)"},
+    {"info", mq_cmd_info, "show a VM file: configuration, sizes, snapshots"},
+    {"config", mq_cmd_config, "show or change the configuration inside a VM file"},
+    {"clone", mq_cmd_clone, "copy a VM file (full or linked)"},
+    {"export", mq_cmd_export, "pack a VM and its disks into one compressed archive"},
+    {"img", mq_cmd_img, "disk image tools: convert (raw, qcow2), info"},
 };
 
 static void usage(FILE *f)
