@@ -616,6 +616,9 @@ static int decode_boot(struct json_object *boot, struct mq_vm_config *c, char *e
 {
     int ret = check_object(boot, "boot", err, errlen);
 
+    /* json-c's foreach dereferences the object table: never run it on a non-object. */
+    if (ret)
+        return ret;
     json_object_object_foreach(boot, key, v) {
         if (ret)
             break;
@@ -641,6 +644,8 @@ static int decode_disk(struct json_object *o, unsigned i, struct mq_vm_disk_cfg 
 
     snprintf(what, sizeof(what), "disks[%u]", i);
     ret = check_object(o, what, err, errlen);
+    if (ret)
+        return ret;
     json_object_object_foreach(o, key, v) {
         if (ret)
             break;
@@ -676,6 +681,8 @@ static int decode_nic(struct json_object *o, unsigned i, struct mq_vm_nic_cfg *n
 
     snprintf(what, sizeof(what), "nics[%u]", i);
     ret = check_object(o, what, err, errlen);
+    if (ret)
+        return ret;
     json_object_object_foreach(o, key, v) {
         if (ret)
             break;
