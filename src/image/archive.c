@@ -701,10 +701,18 @@ int mq_vmx_import(const char *archive, const char *out_dir, struct mq_progress *
         ret = -ENOMEM;
     mq_progress_end(progress, !ret);
 out:
-    if (ret == -EPIPE)
+    if (ret == -EPIPE) {
         mq_image_err(err, errlen, "%s: truncated archive", archive);
-    else if (ret && err && !err[0])
+    } else if (ret && err && !err[0]) {
         mq_image_err(err, errlen, "%s: %s", archive, strerror(-ret));
+    } else if (ret && err && errlen && strncmp(err, archive, strlen(archive))) {
+        /* Name the archive in every message. */
+        char *inner = strdup(err);
+
+        if (inner)
+            mq_image_err(err, errlen, "%s: %s", archive, inner);
+        free(inner);
+    }
     for (unsigned i = 0; i < MAX_ENTRIES; i++) {
         if (files[i].created)
             unlink(files[i].tmp);
