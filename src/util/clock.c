@@ -51,7 +51,9 @@ uint64_t mq_timebase_deadline_ns(const struct mq_timebase *tb, uint64_t value)
     uint64_t now_ns = mq_clock_monotonic_ns();
     uint64_t delta;
 
-    if ((int64_t)(value - now_ticks) <= 0)
+    /* The counter never wraps in practice (64 bits at 10 MHz: 58000 years):
+     * compare unsigned, so UINT64_MAX ("never") is far in the future. */
+    if (value <= now_ticks)
         return now_ns;
     delta = value - now_ticks;
     /* Round up so a sleeper never wakes just before the deadline. */

@@ -173,6 +173,15 @@ static void wait_for_stop(struct vm *vm, const sigset_t *sigs)
         if (stopped)
             return;
         sig = sigtimedwait(sigs, NULL, &ts);
+        if (sig == SIGUSR1) {
+            /* Debugging aid: where is every hart? (racy reads, for humans) */
+            for (unsigned i = 0; i < mq_virt_nharts(vm->board); i++) {
+                char line[512];
+                rv_hart_describe(mq_virt_hart(vm->board, i), line, sizeof(line));
+                mq_warn("vm", "hart %u: %s", i, line);
+            }
+            continue;
+        }
         if (sig > 0) {
             mq_warn("vm", "terminating on signal %d (%s)", sig, strsignal(sig));
             request_stop(vm, VM_SIGNAL, 128 + sig);
@@ -218,6 +227,7 @@ static int run_until_stop(struct vm *vm, char *err, size_t errlen)
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &sigs, &old);
     for (;;) {
         ret = start_harts(vm, &sigs, err, errlen);

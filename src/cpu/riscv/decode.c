@@ -273,7 +273,10 @@ static rv_exec_fn decode_major(uint32_t r, struct rv_insn *in)
     case 0x1b: return decode_op_imm32(r, in);
     case 0x33: return decode_op(r);
     case 0x3b: return decode_op32(r);
-    case 0x0f: return f3 == 0 ? H(fence) : f3 == 1 ? H(fence_i) : NULL;
+    case 0x0f:
+        if (r == 0x0100000f) /* pause (Zihintpause): fence w, 0 */
+            return H(pause);
+        return f3 == 0 ? H(fence) : f3 == 1 ? H(fence_i) : NULL;
     case 0x73: return decode_system(r, in);
     case 0x2f: return decode_amo(r);
     case 0x07: return f3 == 2 ? H(flw) : f3 == 3 ? H(fld) : NULL;

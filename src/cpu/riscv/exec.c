@@ -3,6 +3,8 @@
  * Interpreter handlers for RV64I and M (unprivileged spec chapters 2, 5, 7),
  * plus the Zifencei and privileged instructions (privileged spec 3.3).
  */
+#include <sched.h>
+
 #include "cpu/riscv/exec.h"
 
 #define RS1 (h->x[in->rs1])
@@ -172,6 +174,19 @@ uint64_t rv_exec_illegal(struct rv_hart *h, const struct rv_insn *in, uint64_t p
 uint64_t rv_exec_fence(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return pc + in->len;
+}
+
+/*
+ * pause marks a spin-wait loop (Linux's cpu_relax()). Give the host CPU
+ * away: the hart holding the lock may be waiting for a host core, and with
+ * more hart threads than host cores a spinning hart would otherwise burn
+ * the time the lock holder needs (lock-holder preemption).
+ */
+uint64_t rv_exec_pause(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
+{
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    sched_yield();
     return pc + in->len;
 }
 

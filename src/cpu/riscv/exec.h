@@ -19,7 +19,7 @@
     X(addw) X(subw) X(sllw) X(srlw) X(sraw)                                         \
     X(mul) X(mulh) X(mulhsu) X(mulhu) X(div) X(divu) X(rem) X(remu)                 \
     X(mulw) X(divw) X(divuw) X(remw) X(remuw)                                       \
-    X(fence) X(fence_i)                                                             \
+    X(fence) X(fence_i) X(pause)                                                             \
     X(ecall) X(ebreak) X(wfi) X(sfence_vma)                                         \
     X(csrrw) X(csrrs) X(csrrc) X(csrrwi) X(csrrsi) X(csrrci)                        \
     X(lr_w) X(sc_w) X(lr_d) X(sc_d)                                                 \

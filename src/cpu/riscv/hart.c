@@ -202,19 +202,25 @@ static uint64_t next_timer_deadline_ns(const struct rv_hart *h)
 void rv_hart_wait_for_interrupt(struct rv_hart *h)
 {
     uint64_t deadline = next_timer_deadline_ns(h);
+    uint64_t now = mq_clock_monotonic_ns();
+    uint64_t delay, abs;
     struct timespec ts;
 
-    /* Cap the sleep so clock changes (mtime writes) are noticed. */
-    if (deadline - mq_clock_monotonic_ns() > 1000000000ull || deadline == UINT64_MAX)
-        deadline = mq_clock_monotonic_ns() + 1000000000ull;
+    /*
+     * A deadline already reached means the timer fired since the hart last
+     * looked: return and let rv_hart_run raise it. Otherwise sleep at most
+     * one second so clock changes (mtime writes) are noticed.
+     */
+    if (deadline <= now)
+        return;
+    delay = deadline - now;
+    if (delay > 1000000000ull)
+        delay = 1000000000ull;
+    deadline = now + delay;
     /* pthread_cond_timedwait takes CLOCK_REALTIME: convert the delay. */
-    {
-        uint64_t now_mono = mq_clock_monotonic_ns();
-        uint64_t delay = deadline > now_mono ? deadline - now_mono : 0;
-        uint64_t abs = mq_clock_realtime_ns() + delay;
-        ts.tv_sec = (time_t)(abs / 1000000000ull);
-        ts.tv_nsec = (long)(abs % 1000000000ull);
-    }
+    abs = mq_clock_realtime_ns() + delay;
+    ts.tv_sec = (time_t)(abs / 1000000000ull);
+    ts.tv_nsec = (long)(abs % 1000000000ull);
     pthread_mutex_lock(&h->lock);
     while (!__atomic_load_n(&h->exit_request, __ATOMIC_SEQ_CST) &&
            !(rv_mip_read(h) & h->mie) && mq_clock_monotonic_ns() < deadline) {
@@ -275,7 +281,7 @@ static void exec_batch(struct rv_hart *h, uint64_t end)
 {
     uint64_t pc = h->pc, n = h->instret;
 
-    while (n < end && !h->check) {
+    while (n < end && !rv_check_pending(h)) {
         h->instret = ++n;
         h->pc = pc;
         if (unlikely((pc & ~0xfffull) != h->fetch_vpage)) {
@@ -300,7 +306,7 @@ static void exec_batch(struct rv_hart *h, uint64_t end)
 
 static void exec_traced(struct rv_hart *h, uint64_t end)
 {
-    while (h->instret < end && !h->check) {
+    while (h->instret < end && !rv_check_pending(h)) {
         uint64_t pc = h->pc, trapped_before = h->instret_trapped;
         unsigned priv = h->priv;
         uint16_t lo = 0, hi = 0;
@@ -364,4 +370,17 @@ enum rv_run_status rv_hart_run(struct rv_hart *h, uint64_t max_insns)
 bool rv_hart_in_wfi(const struct rv_hart *h)
 {
     return h->wfi;
+}
+
+void rv_hart_describe(const struct rv_hart *h, char *buf, size_t len)
+{
+    snprintf(buf, len,
+             "pc 0x%llx mode %c%s retired %llu mstatus 0x%llx mip 0x%llx mie 0x%llx "
+             "mcause 0x%llx mepc 0x%llx scause 0x%llx sepc 0x%llx stval 0x%llx",
+             (unsigned long long)h->pc, "US?M"[h->priv & 3], h->wfi ? " (wfi)" : "",
+             (unsigned long long)h->instret, (unsigned long long)h->mstatus,
+             (unsigned long long)rv_mip_read(h), (unsigned long long)h->mie,
+             (unsigned long long)h->mcause, (unsigned long long)h->mepc,
+             (unsigned long long)h->scause, (unsigned long long)h->sepc,
+             (unsigned long long)h->stval);
 }

@@ -82,6 +82,12 @@ enum rv_run_status rv_hart_run(struct rv_hart *h, uint64_t max_insns);
  */
 void rv_hart_wait_for_interrupt(struct rv_hart *h);
 
+/*
+ * One line describing the hart for humans (pc, mode, trap CSRs, pending
+ * interrupts). Racy when the hart runs: a debugging aid only.
+ */
+void rv_hart_describe(const struct rv_hart *h, char *buf, size_t len);
+
 /* True while the hart sits in WFI. */
 bool rv_hart_in_wfi(const struct rv_hart *h);
 

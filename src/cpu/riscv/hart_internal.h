@@ -125,8 +125,8 @@ struct rv_hart {
     uint64_t f[32];
     uint64_t instret; /* instructions executed since reset */
     uint64_t instret_trapped; /* synchronous exceptions and interrupts taken */
-    /* Nonzero: leave the inner loop to look at interrupts/exit/wfi. */
-    volatile int check;
+    /* Nonzero: leave the inner loop to look at interrupts/exit/wfi (atomic). */
+    int check;
 
     /* Current fetch page: virtual page, its decoded page, valid flag. */
     uint64_t fetch_vpage;
@@ -275,7 +275,13 @@ static inline void rv_set_x(struct rv_hart *h, unsigned rd, uint64_t v)
 
 static inline void rv_request_check(struct rv_hart *h)
 {
-    h->check = 1;
+    __atomic_store_n(&h->check, 1, __ATOMIC_RELAXED);
+}
+
+/* Relaxed: a plain load on the hosts we target, but race-free for TSan. */
+static inline int rv_check_pending(struct rv_hart *h)
+{
+    return __atomic_load_n(&h->check, __ATOMIC_RELAXED);
 }
 
 /* Force the next instruction fetch to re-validate its page. */
