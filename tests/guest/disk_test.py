@@ -41,7 +41,7 @@ C_TEXT = "maquina-disk-c: qcow2 content\n"
 def tool(name):
     path = shutil.which(name) or shutil.which(name, path="/sbin:/usr/sbin")
     if not path:
-        raise SystemExit("Bail out! %s is required (Debian package e2fsprogs / qemu-utils)" % name)
+        guestlib.bail("%s is required (Debian package e2fsprogs / qemu-utils)" % name)
     return path
 
 

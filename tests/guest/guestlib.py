@@ -3,12 +3,14 @@
 
 Standard library only. The pieces:
 
-- ``guest_args()`` parses the common command line (``--maquina``, ``--kernel``,
-  ``--initrd``, ``--build-guest``; meson passes them, see meson.build) with the
-  environment as fallback (``MAQUINA``, ``MAQUINA_KERNEL``, ``MAQUINA_INITRD``),
-  and runs ``scripts/guest/build-default.sh`` first so that a missing or stale
-  default guest is built (cached: about a second when it is current). A build
-  failure is a test failure, never a skip.
+- ``guest_args()`` parses the common command line (``--maquina``,
+  ``--guest-cache``, ``--build-guest``: meson passes them, see meson.build;
+  ``--kernel``, ``--initrd`` for other guests by hand) with the environment
+  as fallback (``MAQUINA``, ``MAQUINA_CACHE``, ``MAQUINA_KERNEL``,
+  ``MAQUINA_INITRD``), and runs ``scripts/guest/build-default.sh`` first so
+  that a missing or stale default guest is built (cached: about a second when
+  it is current). The kernel and initramfs default to the builder's outputs
+  in the cache. A build failure is a test failure, never a skip.
 - ``Guest`` starts ``maquina run`` on a pseudo-terminal (so stdin is a terminal
   to maquina, as for a user at a shell, and escape keys can be sent), waits for
   patterns with timeouts, runs shell commands and returns their exit status and
@@ -66,6 +68,12 @@ class GuestError(Exception):
     The message carries the console tail."""
 
 
+def bail(msg):
+    """Stop the whole test: TAP 'Bail out!' (meson counts it as a failure)."""
+    print("Bail out! " + msg, flush=True)
+    sys.exit(1)
+
+
 def strip_ansi(data):
     return ANSI.sub(b"", data)
 
@@ -81,6 +89,9 @@ def guest_args(description=None, argv=None, extra=None):
     ap = argparse.ArgumentParser(description=(description or "").split("\n")[0])
     ap.add_argument("--maquina", default=os.environ.get("MAQUINA"),
                     help="the maquina binary (env MAQUINA)")
+    ap.add_argument("--guest-cache", metavar="DIR",
+                    help="the default guest's cache (env MAQUINA_CACHE wins; else the"
+                         " builder's default, .cache/guest in the source tree)")
     ap.add_argument("--kernel", default=os.environ.get("MAQUINA_KERNEL"),
                     help="guest kernel Image (env MAQUINA_KERNEL; default: the default guest)")
     ap.add_argument("--initrd", default=os.environ.get("MAQUINA_INITRD"),
@@ -99,7 +110,7 @@ def guest_args(description=None, argv=None, extra=None):
         ap.error("--maquina (or MAQUINA) is required")
     args.maquina = os.path.abspath(args.maquina)
     if not os.access(args.maquina, os.X_OK):
-        raise SystemExit("Bail out! maquina binary %s is missing or not executable" % args.maquina)
+        bail("maquina binary %s is missing or not executable" % args.maquina)
     ensure_guest(args)
     return args
 
@@ -108,12 +119,11 @@ def ensure_guest(args):
     """Run the default-guest builder (cached, fast when current) and fill in
     args.kernel / args.initrd. Any failure ends the test with 'Bail out!',
     which meson counts as a failure."""
+    cache = os.environ.get("MAQUINA_CACHE") or args.guest_cache
     if args.build_guest and args.build_guest != "none":
         env = dict(os.environ)
-        # Keep the builder's cache consistent with the paths meson gave us:
-        # .../CACHE/default/Image -> MAQUINA_CACHE=.../CACHE.
-        if args.kernel and os.path.basename(os.path.dirname(os.path.abspath(args.kernel))) == "default":
-            env["MAQUINA_CACHE"] = os.path.dirname(os.path.dirname(os.path.abspath(args.kernel)))
+        if cache:
+            env["MAQUINA_CACHE"] = os.path.abspath(cache)
         t0 = time.monotonic()
         r = subprocess.run([args.build_guest], env=env, stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -121,18 +131,22 @@ def ensure_guest(args):
         if r.returncode != 0:
             for line in out.splitlines()[-40:]:
                 print("# " + line)
-            raise SystemExit("Bail out! building the default guest failed (%s exited %d);"
+            bail("building the default guest failed (%s exited %d);"
                              " with no network and an empty cache run it once where the"
                              " Debian mirror is reachable" % (args.build_guest, r.returncode))
         paths = dict(re.findall(r"^\s*(kernel|initramfs):\s*(\S+)\s*$", out, re.M))
+        summary = re.search(r"^maquina default guest: .*$", out, re.M)
         print("# default guest ready in %.1fs: %s" % (time.monotonic() - t0,
-              out.splitlines()[0] if out else "?"))
+              summary.group(0) if summary else "?"))
         args.kernel = args.kernel or paths.get("kernel")
         args.initrd = args.initrd or paths.get("initramfs")
+    elif cache:
+        args.kernel = args.kernel or os.path.join(cache, "default", "Image")
+        args.initrd = args.initrd or os.path.join(cache, "default", "initramfs.cpio.gz")
     for what in ("kernel", "initrd"):
         path = getattr(args, what)
         if not path or not os.path.isfile(path):
-            raise SystemExit("Bail out! guest %s %r does not exist" % (what, path))
+            bail("guest %s %r does not exist" % (what, path))
         setattr(args, what, os.path.abspath(path))
 
 
