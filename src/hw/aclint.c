@@ -20,7 +20,9 @@
 #include <stdlib.h>
 
 #include "util/log.h"
+#include "util/state.h"
 
+#define ACLINT_STATE_VERSION 1u
 #define MSWI_BASE 0x0000u
 #define MTIMECMP_BASE 0x4000u
 #define MTIME_BASE 0xbff8u
@@ -170,6 +172,72 @@ static void aclint_reset(void *dev)
     pthread_mutex_unlock(&c->lock);
 }
 
+/*
+ * Snapshot, section version 1: nharts (u32, must match), then per hart msip
+ * (bool) and mtimecmp (u64, in mtime ticks). mtime itself is not here: the
+ * timebase belongs to the board, which saves it and restores it with
+ * mq_timebase_set() before this device is loaded, so the deadlines the
+ * harts derive from mtimecmp below are computed against the right clock.
+ */
+static int aclint_save(void *dev, struct mq_state_writer *w)
+{
+    struct mq_aclint *c = dev;
+
+    pthread_mutex_lock(&c->lock);
+    mq_state_set_version(w, ACLINT_STATE_VERSION);
+    mq_state_put_u32(w, c->nharts);
+    for (unsigned h = 0; h < c->nharts; h++) {
+        mq_state_put_bool(w, c->msip[h]);
+        mq_state_put_u64(w, c->mtimecmp[h]);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return mq_state_writer_error(w);
+}
+
+static int aclint_load(void *dev, struct mq_state_reader *r)
+{
+    struct mq_aclint *c = dev;
+    bool *msip = NULL;
+    uint64_t *cmp = NULL;
+    uint32_t nharts;
+
+    if (mq_state_expect_version(r, ACLINT_STATE_VERSION, ACLINT_STATE_VERSION))
+        return mq_state_reader_error(r);
+    nharts = mq_state_get_u32(r);
+    if (!mq_state_reader_error(r) && nharts != c->nharts)
+        mq_state_reader_fail(r, -EINVAL, "saved CLINT has %u harts, this one %u", nharts,
+                             c->nharts);
+    if (mq_state_reader_error(r))
+        return mq_state_reader_error(r);
+    msip = calloc(c->nharts, sizeof(*msip));
+    cmp = calloc(c->nharts, sizeof(*cmp));
+    if (!msip || !cmp) {
+        mq_state_reader_fail(r, -ENOMEM, "out of memory");
+        goto out;
+    }
+    for (unsigned h = 0; h < c->nharts; h++) {
+        msip[h] = mq_state_get_bool(r);
+        cmp[h] = mq_state_get_u64(r);
+    }
+    if (mq_state_reader_error(r))
+        goto out;
+    pthread_mutex_lock(&c->lock);
+    for (unsigned h = 0; h < c->nharts; h++) {
+        c->msip[h] = msip[h];
+        c->mtimecmp[h] = cmp[h];
+        /* Hand the values to the harts, as a register write would. */
+        if (c->set_msip)
+            c->set_msip(c->opaque, h, msip[h]);
+        if (c->set_mtimecmp)
+            c->set_mtimecmp(c->opaque, h, cmp[h]);
+    }
+    pthread_mutex_unlock(&c->lock);
+out:
+    free(cmp);
+    free(msip);
+    return mq_state_reader_error(r);
+}
+
 static void aclint_destroy(void *dev)
 {
     struct mq_aclint *c = dev;
@@ -232,5 +300,7 @@ const struct mq_dev_ops mq_aclint_ops = {
     .read = aclint_read,
     .write = aclint_write,
     .reset = aclint_reset,
+    .save = aclint_save,
+    .load = aclint_load,
     .destroy = aclint_destroy,
 };

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "hw/hw_test.h"
+#include "util/state_testutil.h"
 
 #define NHARTS 3
 #define MSIP(h) (4u * (h))
@@ -181,6 +182,47 @@ static void test_holes_reset_and_sizes(void)
     mq_aclint_ops.destroy(c);
 }
 
+static void test_save_load(void)
+{
+    struct mq_aclint *c = new_clint();
+    struct mqt_blob b, again;
+
+    wr(c, MSIP(1), 4, 1);
+    wr(c, MTIMECMP(0), 8, 0x1122334455667788ull);
+    wr(c, MTIMECMP(2), 8, 12345);
+    CHECK_EQ(mqt_save(mq_aclint_ops.save, c, &b), 0);
+    mq_aclint_ops.reset(c);
+    CHECK(!msip[1]);
+    CHECK_EQ(mtimecmp[0], UINT64_MAX);
+
+    msip_calls = mtimecmp_calls = 0;
+    CHECK_EQ(mqt_load(mq_aclint_ops.load, c, &b), 0);
+    /* The harts got every restored value back through the callbacks. */
+    CHECK_EQ(msip_calls, NHARTS);
+    CHECK_EQ(mtimecmp_calls, NHARTS);
+    CHECK(!msip[0] && msip[1] && !msip[2]);
+    CHECK_EQ(mtimecmp[0], 0x1122334455667788ull);
+    CHECK_EQ(mtimecmp[1], UINT64_MAX);
+    CHECK_EQ(mtimecmp[2], 12345);
+    CHECK_EQ(rd(c, MSIP(1), 4), 1);
+    CHECK_EQ(rd(c, MTIMECMP(0), 8), 0x1122334455667788ull);
+    CHECK_EQ(rd(c, MTIMECMP(2), 8), 12345);
+    CHECK_EQ(mqt_save(mq_aclint_ops.save, c, &again), 0);
+    CHECK(again.len == b.len && !memcmp(again.data, b.data, b.len));
+    mqt_free(&again);
+
+    /* Fields: nharts, then msip and mtimecmp per hart. */
+    wr(c, MTIMECMP(2), 8, 99);
+    CHECK_EQ(mqt_load_with(mq_aclint_ops.load, c, &b, 0, NHARTS + 1), -EINVAL);
+    CHECK(strstr(mqt_errmsg, "harts") != NULL);
+    CHECK_EQ(mqt_load_with(mq_aclint_ops.load, c, &b, 3, 2), -EINVAL);
+    CHECK_EQ(rd(c, MTIMECMP(2), 8), 99);
+    mqt_set_version(&b, 7);
+    CHECK_EQ(mqt_load(mq_aclint_ops.load, c, &b), -EPROTONOSUPPORT);
+    mqt_free(&b);
+    mq_aclint_ops.destroy(c);
+}
+
 int main(void)
 {
     RUN(test_create_limits);
@@ -188,5 +230,6 @@ int main(void)
     RUN(test_mtimecmp);
     RUN(test_mtime);
     RUN(test_holes_reset_and_sizes);
+    RUN(test_save_load);
     return hw_test_failures ? 1 : 0;
 }

@@ -36,6 +36,7 @@
 
 #include "util/clock.h"
 #include "util/log.h"
+#include "util/state.h"
 
 enum {
     REG_TIME_LOW = 0x00,
@@ -47,6 +48,8 @@ enum {
     REG_ALARM_STATUS = 0x18,
     REG_CLEAR_INTERRUPT = 0x1c,
 };
+
+#define RTC_STATE_VERSION 1u
 
 /* Cap on one sleep so an alarm centuries away cannot overflow time_t maths. */
 #define RTC_MAX_SLEEP_NS (3600ull * 1000000000ull)
@@ -243,6 +246,71 @@ static void rtc_reset(void *dev)
     pthread_mutex_unlock(&r->lock);
 }
 
+/*
+ * Snapshot, section version 1: the offset of guest time from the host wall
+ * clock (u64 ns), the TIME_HIGH latch and pending TIME_HIGH write (u32,
+ * u32, bool), the alarm (u64 ns of guest time, armed bool), interrupt
+ * pending and enabled (bool). Storing the offset, not a time, keeps guest
+ * time tracking the host wall clock across a restore, as it does across a
+ * pause: an alarm that fell due meanwhile fires at load.
+ */
+static int rtc_save(void *dev, struct mq_state_writer *w)
+{
+    struct mq_goldfish_rtc *r = dev;
+
+    pthread_mutex_lock(&r->lock);
+    mq_state_set_version(w, RTC_STATE_VERSION);
+    mq_state_put_u64(w, r->offset_ns);
+    mq_state_put_u32(w, r->time_high_latch);
+    mq_state_put_u32(w, r->time_high_wr);
+    mq_state_put_bool(w, r->time_high_written);
+    mq_state_put_u64(w, r->alarm_ns);
+    mq_state_put_bool(w, r->alarm_armed);
+    mq_state_put_bool(w, r->irq_pending);
+    mq_state_put_bool(w, r->irq_enabled);
+    pthread_mutex_unlock(&r->lock);
+    return mq_state_writer_error(w);
+}
+
+static int rtc_load(void *dev, struct mq_state_reader *rd)
+{
+    struct mq_goldfish_rtc *r = dev;
+    uint64_t offset, alarm;
+    uint32_t latch, high_wr;
+    bool high_written, armed, pending, enabled;
+
+    if (mq_state_expect_version(rd, RTC_STATE_VERSION, RTC_STATE_VERSION))
+        return mq_state_reader_error(rd);
+    offset = mq_state_get_u64(rd);
+    latch = mq_state_get_u32(rd);
+    high_wr = mq_state_get_u32(rd);
+    high_written = mq_state_get_bool(rd);
+    alarm = mq_state_get_u64(rd);
+    armed = mq_state_get_bool(rd);
+    pending = mq_state_get_bool(rd);
+    enabled = mq_state_get_bool(rd);
+    /* Every 64-bit time and offset is legal (guest time wraps modulo 2^64). */
+    if (mq_state_reader_error(rd))
+        return mq_state_reader_error(rd);
+    pthread_mutex_lock(&r->lock);
+    r->offset_ns = offset;
+    r->time_high_latch = latch;
+    r->time_high_wr = high_wr;
+    r->time_high_written = high_written;
+    r->alarm_ns = alarm;
+    r->alarm_armed = armed;
+    r->irq_pending = pending;
+    r->irq_enabled = enabled;
+    /* Drive the line even when the level looks unchanged: the receiver was reset too. */
+    r->irq_level = pending && enabled;
+    mq_irq_set(&r->irq, r->irq_level);
+    /* A due alarm fires now; otherwise the thread recomputes its sleep. */
+    if (!rtc_check_alarm(r))
+        pthread_cond_signal(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
 static void rtc_destroy(void *dev)
 {
     struct mq_goldfish_rtc *r = dev;
@@ -295,5 +363,7 @@ const struct mq_dev_ops mq_goldfish_rtc_ops = {
     .read = rtc_read,
     .write = rtc_write,
     .reset = rtc_reset,
+    .save = rtc_save,
+    .load = rtc_load,
     .destroy = rtc_destroy,
 };

@@ -6,6 +6,7 @@
 
 #include "hw/hw_test.h"
 #include "util/clock.h"
+#include "util/state_testutil.h"
 
 enum {
     TIME_LOW = 0x00,
@@ -197,6 +198,61 @@ static void test_destroy_while_armed(void)
     CHECK(mq_clock_monotonic_ns() - start < 1000 * MS);
 }
 
+static void test_save_load(void)
+{
+    struct rec_irq irq = {0}, irq2 = {0};
+    struct mq_goldfish_rtc *r = mq_goldfish_rtc_create(rec_irq_line(&irq));
+    struct mq_goldfish_rtc *c = mq_goldfish_rtc_create(rec_irq_line(&irq2));
+    uint64_t year = 365ull * 24 * 3600 * 1000 * MS, t, alarm;
+    struct mqt_blob b;
+
+    /* Guest time a year ahead of the host, a fired alarm not yet
+     * acknowledged, and a new alarm armed an hour ahead. */
+    t = read_time(r) + year;
+    wr(r, TIME_HIGH, (uint32_t)(t >> 32));
+    wr(r, TIME_LOW, (uint32_t)t);
+    set_alarm(r, 1);
+    CHECK(rec_irq_level(&irq));
+    alarm = read_time(r) + 3600ull * 1000 * MS;
+    wr(r, ALARM_HIGH, (uint32_t)(alarm >> 32));
+    wr(r, ALARM_LOW, (uint32_t)alarm);
+    CHECK_EQ(rd(r, ALARM_STATUS), 1);
+    CHECK_EQ(mqt_save(mq_goldfish_rtc_ops.save, r, &b), 0);
+
+    mq_goldfish_rtc_ops.reset(r);
+    CHECK(!rec_irq_level(&irq));
+    CHECK_EQ(mqt_load(mq_goldfish_rtc_ops.load, r, &b), 0);
+    CHECK(rec_irq_level(&irq));
+    CHECK_EQ(mqt_load(mq_goldfish_rtc_ops.load, c, &b), 0);
+    CHECK(rec_irq_level(&irq2));
+    for (unsigned i = 0; i < 2; i++) {
+        struct mq_goldfish_rtc *d = i ? c : r;
+
+        CHECK_EQ(rd(d, ALARM_STATUS), 1);
+        CHECK_EQ(rd(d, ALARM_LOW), (uint32_t)alarm);
+        CHECK_EQ(rd(d, ALARM_HIGH), (uint32_t)(alarm >> 32));
+        CHECK_EQ(rd(d, IRQ_ENABLED), 1);
+        /* The offset came back: still a year ahead of the host. */
+        t = read_time(d);
+        CHECK(t - mq_clock_realtime_ns() > year - 1000 * MS);
+        CHECK(t - mq_clock_realtime_ns() < year + 1000 * MS);
+    }
+    wr(c, CLEAR_INTERRUPT, 1);
+    CHECK(!rec_irq_level(&irq2));
+
+    /* Field 5 is the armed flag; field 7 the interrupt enable. */
+    CHECK_EQ(mqt_load_with(mq_goldfish_rtc_ops.load, c, &b, 5, 2), -EINVAL);
+    CHECK_EQ(mqt_load_with(mq_goldfish_rtc_ops.load, c, &b, 7, 255), -EINVAL);
+    CHECK(!rec_irq_level(&irq2));
+    /* An alarm saved armed and due by now fires at load. */
+    CHECK_EQ(mqt_load_with(mq_goldfish_rtc_ops.load, c, &b, 4, 5), 0);
+    CHECK(rec_irq_level(&irq2));
+    CHECK_EQ(rd(c, ALARM_STATUS), 0);
+    mqt_free(&b);
+    mq_goldfish_rtc_ops.destroy(c);
+    mq_goldfish_rtc_ops.destroy(r);
+}
+
 int main(void)
 {
     RUN(test_time);
@@ -204,5 +260,6 @@ int main(void)
     RUN(test_alarm_past_and_masking);
     RUN(test_clear_alarm);
     RUN(test_destroy_while_armed);
+    RUN(test_save_load);
     return hw_test_failures ? 1 : 0;
 }

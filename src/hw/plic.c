@@ -24,9 +24,12 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/log.h"
+#include "util/state.h"
 
+#define PLIC_STATE_VERSION 1u
 #define PLIC_PRIO_MASK 7u /* 3 priority bits, WARL 0..7 */
 
 #define PLIC_PENDING_BASE 0x1000u
@@ -303,6 +306,137 @@ static void plic_reset(void *dev)
     pthread_mutex_unlock(&p->lock);
 }
 
+/*
+ * Snapshot, section version 1: nsources, ncontexts (u32, must match this
+ * PLIC), the priorities (bytes, one per source ID), then per bitmap word
+ * the input levels and the in-service bits (u32), then per context its
+ * threshold (u8) and enable words (u32). Pending bits are not stored: the
+ * gateway keeps pending == level & ~in_service at all times (see the top of
+ * this file), so they are rebuilt from the two.
+ */
+static int plic_save(void *dev, struct mq_state_writer *w)
+{
+    struct mq_plic *p = dev;
+
+    pthread_mutex_lock(&p->lock);
+    mq_state_set_version(w, PLIC_STATE_VERSION);
+    mq_state_put_u32(w, p->nsources);
+    mq_state_put_u32(w, p->ncontexts);
+    mq_state_put_bytes(w, p->priority, p->nsources);
+    for (unsigned i = 0; i < p->nwords; i++) {
+        mq_state_put_u32(w, p->level[i]);
+        mq_state_put_u32(w, p->in_service[i]);
+    }
+    for (unsigned c = 0; c < p->ncontexts; c++) {
+        mq_state_put_u8(w, p->threshold[c]);
+        for (unsigned i = 0; i < p->nwords; i++)
+            mq_state_put_u32(w, ctx_enable(p, c)[i]);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return mq_state_writer_error(w);
+}
+
+/* The restored arrays, checked before any of them reaches the device. */
+struct plic_saved {
+    uint8_t *priority;
+    uint32_t *level, *in_service, *enable;
+    uint8_t *threshold;
+};
+
+static void plic_saved_free(struct plic_saved *s)
+{
+    free(s->priority);
+    free(s->level);
+    free(s->in_service);
+    free(s->enable);
+    free(s->threshold);
+}
+
+/* One bitmap word; bits naming source 0 or IDs >= nsources are refused. */
+static uint32_t plic_get_word(struct mq_state_reader *r, const struct mq_plic *p, unsigned w,
+                              const char *what)
+{
+    uint32_t v = mq_state_get_u32(r);
+
+    if (v & ~valid_mask(p, w)) {
+        mq_state_reader_fail(r, -EINVAL, "%s word %u (0x%08x) names sources that do not "
+                             "exist (%u sources)", what, w, v, p->nsources);
+        return 0;
+    }
+    return v;
+}
+
+static int plic_read_saved(struct mq_plic *p, struct mq_state_reader *r, struct plic_saved *s)
+{
+    uint32_t nsources = mq_state_get_u32(r), ncontexts = mq_state_get_u32(r);
+
+    if (mq_state_reader_error(r))
+        return mq_state_reader_error(r);
+    if (nsources != p->nsources || ncontexts != p->ncontexts) {
+        mq_state_reader_fail(r, -EINVAL, "saved PLIC has %u sources and %u contexts, this "
+                             "one %u and %u", nsources, ncontexts, p->nsources, p->ncontexts);
+        return mq_state_reader_error(r);
+    }
+    s->priority = malloc(p->nsources);
+    s->level = calloc(p->nwords, sizeof(*s->level));
+    s->in_service = calloc(p->nwords, sizeof(*s->in_service));
+    s->enable = calloc((size_t)p->ncontexts * p->nwords, sizeof(*s->enable));
+    s->threshold = calloc(p->ncontexts, sizeof(*s->threshold));
+    if (!s->priority || !s->level || !s->in_service || !s->enable || !s->threshold) {
+        mq_state_reader_fail(r, -ENOMEM, "out of memory");
+        return mq_state_reader_error(r);
+    }
+    mq_state_get_bytes(r, s->priority, p->nsources);
+    for (unsigned i = 0; i < p->nsources && !mq_state_reader_error(r); i++) {
+        if (s->priority[i] > PLIC_PRIO_MASK || (i == 0 && s->priority[i]))
+            mq_state_reader_fail(r, -EINVAL, "source %u has priority %u (0..%u, source 0 "
+                                 "none)", i, s->priority[i], PLIC_PRIO_MASK);
+    }
+    for (unsigned i = 0; i < p->nwords; i++) {
+        s->level[i] = plic_get_word(r, p, i, "level");
+        s->in_service[i] = plic_get_word(r, p, i, "in-service");
+    }
+    for (unsigned c = 0; c < p->ncontexts && !mq_state_reader_error(r); c++) {
+        s->threshold[c] = mq_state_get_u8(r);
+        if (s->threshold[c] > PLIC_PRIO_MASK)
+            mq_state_reader_fail(r, -EINVAL, "context %u has threshold %u (0..%u)", c,
+                                 s->threshold[c], PLIC_PRIO_MASK);
+        for (unsigned i = 0; i < p->nwords; i++)
+            s->enable[(size_t)c * p->nwords + i] = plic_get_word(r, p, i, "enable");
+    }
+    return mq_state_reader_error(r);
+}
+
+static int plic_load(void *dev, struct mq_state_reader *r)
+{
+    struct mq_plic *p = dev;
+    struct plic_saved s = {0};
+
+    if (mq_state_expect_version(r, PLIC_STATE_VERSION, PLIC_STATE_VERSION) ||
+        plic_read_saved(p, r, &s)) {
+        plic_saved_free(&s);
+        return mq_state_reader_error(r);
+    }
+    pthread_mutex_lock(&p->lock);
+    memcpy(p->priority, s.priority, p->nsources);
+    for (unsigned i = 0; i < p->nwords; i++) {
+        p->level[i] = s.level[i];
+        p->in_service[i] = s.in_service[i];
+        p->pending[i] = s.level[i] & ~s.in_service[i];
+    }
+    memcpy(p->enable, s.enable, (size_t)p->ncontexts * p->nwords * sizeof(*p->enable));
+    memcpy(p->threshold, s.threshold, p->ncontexts);
+    /* Drive every output, changed or not: the harts' MEIP/SEIP follow the restored state. */
+    for (unsigned c = 0; c < p->ncontexts; c++) {
+        p->out[c] = plic_best(p, c) != 0;
+        if (p->ctx_irq)
+            p->ctx_irq(p->opaque, c, p->out[c]);
+    }
+    pthread_mutex_unlock(&p->lock);
+    plic_saved_free(&s);
+    return 0;
+}
+
 static void plic_destroy(void *dev)
 {
     struct mq_plic *p = dev;
@@ -377,5 +511,7 @@ const struct mq_dev_ops mq_plic_ops = {
     .read = plic_read,
     .write = plic_write,
     .reset = plic_reset,
+    .save = plic_save,
+    .load = plic_load,
     .destroy = plic_destroy,
 };

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hw/hw_test.h"
+#include "util/state_testutil.h"
 
 #define NSRC 96
 #define NCTX 4
@@ -289,6 +290,116 @@ static void test_concurrent_lines(void)
     mq_plic_ops.destroy(p);
 }
 
+/* Every side-effect-free register of a PLIC with NSRC sources and NCTX contexts. */
+struct plic_regs {
+    uint32_t prio[NSRC];
+    uint32_t pending[3];
+    uint32_t enable[NCTX][3];
+    uint32_t threshold[NCTX];
+};
+
+static void read_regs(struct mq_plic *p, struct plic_regs *r)
+{
+    for (unsigned s = 0; s < NSRC; s++)
+        r->prio[s] = rd(p, PRIO(s));
+    for (unsigned w = 0; w < 3; w++) {
+        r->pending[w] = rd(p, PENDING(w));
+        for (unsigned c = 0; c < NCTX; c++)
+            r->enable[c][w] = rd(p, ENABLE(c, w));
+    }
+    for (unsigned c = 0; c < NCTX; c++)
+        r->threshold[c] = rd(p, THRESHOLD(c));
+}
+
+static void test_save_load(void)
+{
+    struct mq_plic *p = new_plic();
+    struct plic_regs before, after;
+    struct mqt_blob b, again;
+
+    wr(p, PRIO(5), 3);
+    wr(p, PRIO(10), 6);
+    wr(p, PRIO(40), 1);
+    wr(p, PRIO(95), 7);
+    wr(p, ENABLE(0, 0), (1u << 5) | (1u << 10));
+    wr(p, ENABLE(1, 1), 1u << 8);  /* source 40 */
+    wr(p, ENABLE(2, 2), 1u << 31); /* source 95, masked by the threshold below */
+    wr(p, THRESHOLD(2), 7);
+    wr(p, THRESHOLD(3), 2);
+    mq_plic_set_irq(p, 5, true);
+    mq_plic_set_irq(p, 10, true);
+    mq_plic_set_irq(p, 40, true);
+    mq_plic_set_irq(p, 95, true);
+    CHECK_EQ(rd(p, CLAIM(0)), 10); /* 10 in service, 5 still pending */
+    CHECK(ctx_level[0] && ctx_level[1] && !ctx_level[2] && !ctx_level[3]);
+    read_regs(p, &before);
+    CHECK_EQ(mqt_save(mq_plic_ops.save, p, &b), 0);
+
+    mq_plic_ops.reset(p);
+    CHECK(!ctx_level[0] && !ctx_level[1]);
+    memset(ctx_changes, 0, sizeof(ctx_changes));
+    CHECK_EQ(mqt_load(mq_plic_ops.load, p, &b), 0);
+    /* Every output is driven once, to its restored level. */
+    for (unsigned c = 0; c < NCTX; c++)
+        CHECK_EQ(ctx_changes[c], 1);
+    CHECK(ctx_level[0] && ctx_level[1] && !ctx_level[2] && !ctx_level[3]);
+    read_regs(p, &after);
+    CHECK(!memcmp(&before, &after, sizeof(before)));
+    CHECK_EQ(mqt_save(mq_plic_ops.save, p, &again), 0);
+    CHECK(again.len == b.len && !memcmp(again.data, b.data, b.len));
+    mqt_free(&again);
+
+    /* Claim state survived: 10 is still in service, its completion re-arms it. */
+    CHECK_EQ(rd(p, CLAIM(0)), 5);
+    wr(p, CLAIM(0), 10);
+    CHECK_EQ(rd(p, CLAIM(0)), 10);
+    CHECK_EQ(rd(p, CLAIM(1)), 40);
+    CHECK_EQ(rd(p, CLAIM(2)), 0);
+    mqt_free(&b);
+    mq_plic_ops.destroy(p);
+}
+
+static void test_load_refuses(void)
+{
+    /* 40 sources: the second bitmap word has only 8 valid bits. */
+    struct mq_plic *p = mq_plic_create(40, NCTX, ctx_irq, NULL);
+    struct mqt_blob b, bad;
+    uint8_t *prio;
+    size_t n;
+
+    wr(p, PRIO(39), 2);
+    CHECK_EQ(mqt_save(mq_plic_ops.save, p, &b), 0);
+    wr(p, PRIO(39), 5);
+    /* Fields: nsources, ncontexts, priorities, level/in-service per word,
+     * then per context threshold and enable words. */
+    CHECK_EQ(mqt_load_with(mq_plic_ops.load, p, &b, 0, 41), -EINVAL);
+    CHECK(strstr(mqt_errmsg, "41 sources") != NULL);
+    CHECK_EQ(mqt_load_with(mq_plic_ops.load, p, &b, 1, NCTX + 1), -EINVAL);
+    CHECK_EQ(mqt_load_with(mq_plic_ops.load, p, &b, 3, 1), -EINVAL);       /* source 0 */
+    CHECK_EQ(mqt_load_with(mq_plic_ops.load, p, &b, 5, 1u << 8), -EINVAL); /* source 40 */
+    CHECK_EQ(mqt_load_with(mq_plic_ops.load, p, &b, 6, 1u << 8), -EINVAL); /* claimed 40 */
+    CHECK(strstr(mqt_errmsg, "in-service") != NULL);
+    CHECK_EQ(mqt_load_with(mq_plic_ops.load, p, &b, 7, 8), -EINVAL);       /* threshold */
+    CHECK_EQ(mqt_load_with(mq_plic_ops.load, p, &b, 9, 1u << 9), -EINVAL); /* enable */
+    CHECK_EQ(mqt_load_with(mq_plic_ops.load, p, &b, 3, 2), 0);             /* source 1: fine */
+    wr(p, PRIO(39), 5);
+    for (unsigned i = 0; i < 2; i++) {
+        bad = (struct mqt_blob){malloc(b.len), b.len};
+        memcpy(bad.data, b.data, b.len);
+        prio = mqt_field(&bad, 2, &n);
+        CHECK(prio != NULL && n == 40);
+        if (prio) {
+            prio[i == 0 ? 0 : 39] = i == 0 ? 1 : 8;
+            mqt_fix_crc(&bad);
+            CHECK_EQ(mqt_load(mq_plic_ops.load, p, &bad), -EINVAL);
+        }
+        mqt_free(&bad);
+    }
+    CHECK_EQ(rd(p, PRIO(39)), 5); /* untouched by every refused load */
+    mqt_free(&b);
+    mq_plic_ops.destroy(p);
+}
+
 int main(void)
 {
     RUN(test_create_limits);
@@ -298,5 +409,7 @@ int main(void)
     RUN(test_complete_ignored);
     RUN(test_irq_line_and_reset);
     RUN(test_concurrent_lines);
+    RUN(test_save_load);
+    RUN(test_load_refuses);
     return hw_test_failures ? 1 : 0;
 }

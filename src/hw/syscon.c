@@ -17,6 +17,9 @@
 #include <stdlib.h>
 
 #include "util/log.h"
+#include "util/state.h"
+
+#define SYSCON_STATE_VERSION 1u
 
 struct mq_syscon {
     void (*action)(void *opaque, enum mq_syscon_action action, int code);
@@ -74,6 +77,22 @@ static int syscon_write(void *dev, uint64_t off, unsigned size, uint64_t val)
     return 0;
 }
 
+/*
+ * Snapshot, section version 1: no fields. The section still exists so that
+ * a machine whose board has this device finds it, and a future version
+ * with state has a version to bump.
+ */
+static int syscon_save(void *dev, struct mq_state_writer *w)
+{
+    mq_state_set_version(w, SYSCON_STATE_VERSION);
+    return mq_state_writer_error(w);
+}
+
+static int syscon_load(void *dev, struct mq_state_reader *r)
+{
+    return mq_state_expect_version(r, SYSCON_STATE_VERSION, SYSCON_STATE_VERSION);
+}
+
 static void syscon_destroy(void *dev)
 {
     free(dev);
@@ -98,5 +117,7 @@ const struct mq_dev_ops mq_syscon_ops = {
     .max_access = 4,
     .read = syscon_read,
     .write = syscon_write,
+    .save = syscon_save,
+    .load = syscon_load,
     .destroy = syscon_destroy,
 };

@@ -3,6 +3,7 @@
 #include "hw/syscon.h"
 
 #include "hw/hw_test.h"
+#include "util/state_testutil.h"
 
 static unsigned calls;
 static enum mq_syscon_action last_action;
@@ -81,9 +82,29 @@ static void test_null_action(void)
     mq_syscon_ops.destroy(s);
 }
 
+static void test_save_load(void)
+{
+    struct mq_syscon *s = mq_syscon_create(action, NULL);
+    struct mqt_blob b;
+
+    CHECK_EQ(mqt_save(mq_syscon_ops.save, s, &b), 0);
+    CHECK_EQ(mqt_load(mq_syscon_ops.load, s, &b), 0);
+    /* Still works after the load. */
+    calls = 0;
+    dev_wr(&mq_syscon_ops, s, 0, 4, 0x7777);
+    CHECK_EQ(calls, 1);
+    CHECK_EQ(last_action, MQ_SYSCON_REBOOT);
+    mqt_set_version(&b, 2);
+    CHECK_EQ(mqt_load(mq_syscon_ops.load, s, &b), -EPROTONOSUPPORT);
+    CHECK(strstr(mqt_errmsg, "version 2 is not supported") != NULL);
+    mqt_free(&b);
+    mq_syscon_ops.destroy(s);
+}
+
 int main(void)
 {
     RUN(test_codes);
     RUN(test_null_action);
+    RUN(test_save_load);
     return hw_test_failures ? 1 : 0;
 }

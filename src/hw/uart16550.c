@@ -23,10 +23,13 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util/log.h"
+#include "util/state.h"
 
 #define UART_FIFO_SIZE 16u
+#define UART_STATE_VERSION 1u
 
 /* Register offsets (DLAB selects DLL/DLM at 0/1). */
 enum {
@@ -189,23 +192,31 @@ static uint8_t rx_pop(struct mq_uart16550 *u)
     return u->rbr;
 }
 
+/* MSR bits 4-7 for a given MCR: looped back from MCR, or the host's. */
+static uint8_t msr_lines_for(uint8_t mcr)
+{
+    uint8_t lines = MSR_HOST_LINES;
+
+    if (mcr & MCR_LOOP) {
+        lines = 0;
+        if (mcr & MCR_RTS)
+            lines |= MSR_CTS;
+        if (mcr & MCR_DTR)
+            lines |= MSR_DSR;
+        if (mcr & MCR_OUT1)
+            lines |= MSR_RI;
+        if (mcr & MCR_OUT2)
+            lines |= MSR_DCD;
+    }
+    return lines;
+}
+
 /* Recompute MSR bits 4-7 from MCR (loopback) or the host; latch deltas. */
 static void uart_update_msr(struct mq_uart16550 *u)
 {
-    uint8_t lines = MSR_HOST_LINES;
+    uint8_t lines = msr_lines_for(u->mcr);
     uint8_t changed;
 
-    if (u->mcr & MCR_LOOP) {
-        lines = 0;
-        if (u->mcr & MCR_RTS)
-            lines |= MSR_CTS;
-        if (u->mcr & MCR_DTR)
-            lines |= MSR_DSR;
-        if (u->mcr & MCR_OUT1)
-            lines |= MSR_RI;
-        if (u->mcr & MCR_OUT2)
-            lines |= MSR_DCD;
-    }
     changed = lines ^ u->msr_lines;
     if (changed & MSR_CTS)
         u->msr_delta |= MSR_DCTS;
@@ -432,6 +443,116 @@ static void uart_reset(void *dev)
     pthread_mutex_unlock(&u->lock);
 }
 
+/*
+ * Snapshot, section version 1: IER, FCR, LCR, MCR, LSR error bits, MSR
+ * deltas, SCR, DLL, DLM, RBR (u8 each), the THRE latch (bool), the receive
+ * count (u8) and the receive FIFO oldest byte first (16 bytes). MSR bits
+ * 4-7 and the interrupt level are derived from these on load.
+ */
+static int uart_save(void *dev, struct mq_state_writer *w)
+{
+    struct mq_uart16550 *u = dev;
+    uint8_t fifo[UART_FIFO_SIZE] = {0};
+
+    pthread_mutex_lock(&u->lock);
+    mq_state_set_version(w, UART_STATE_VERSION);
+    /* Linearized so the stream does not depend on where the ring starts. */
+    for (unsigned i = 0; i < u->rx_count; i++)
+        fifo[i] = u->rx_fifo[(u->rx_head + i) % UART_FIFO_SIZE];
+    mq_state_put_u8(w, u->ier);
+    mq_state_put_u8(w, u->fcr);
+    mq_state_put_u8(w, u->lcr);
+    mq_state_put_u8(w, u->mcr);
+    mq_state_put_u8(w, u->lsr_err);
+    mq_state_put_u8(w, u->msr_delta);
+    mq_state_put_u8(w, u->scr);
+    mq_state_put_u8(w, u->dll);
+    mq_state_put_u8(w, u->dlm);
+    mq_state_put_u8(w, u->rbr);
+    mq_state_put_bool(w, u->thr_ipending);
+    mq_state_put_u8(w, (uint8_t)u->rx_count);
+    mq_state_put_bytes(w, fifo, sizeof(fifo));
+    pthread_mutex_unlock(&u->lock);
+    return mq_state_writer_error(w);
+}
+
+/* Refuse register values the guest could never have produced. */
+static int uart_check_state(struct mq_state_reader *r, const struct mq_uart16550 *s)
+{
+    unsigned cap = rx_capacity(s);
+
+    if (s->ier & ~IER_MASK)
+        mq_state_reader_fail(r, -EINVAL, "IER 0x%02x has reserved bits set", s->ier);
+    else if ((s->fcr & ~FCR_KEEP) || (s->fcr && !(s->fcr & FCR_ENABLE)))
+        mq_state_reader_fail(r, -EINVAL, "FCR 0x%02x is not a programmable value", s->fcr);
+    else if (s->mcr & ~MCR_MASK)
+        mq_state_reader_fail(r, -EINVAL, "MCR 0x%02x has reserved bits set", s->mcr);
+    else if (s->lsr_err & ~LSR_ERRORS)
+        mq_state_reader_fail(r, -EINVAL, "LSR error bits 0x%02x are not error bits",
+                             s->lsr_err);
+    else if (s->msr_delta & ~0x0fu)
+        mq_state_reader_fail(r, -EINVAL, "MSR deltas 0x%02x beyond bits 0-3", s->msr_delta);
+    else if (s->rx_count > cap)
+        mq_state_reader_fail(r, -EINVAL, "%u received bytes, the receiver holds %u",
+                             s->rx_count, cap);
+    return mq_state_reader_error(r);
+}
+
+static int uart_load(void *dev, struct mq_state_reader *r)
+{
+    struct mq_uart16550 *u = dev;
+    struct mq_uart16550 s = {0}; /* register values only: the lock is never used */
+    void (*cb)(void *) = NULL;
+    void *cb_opaque = NULL;
+
+    if (mq_state_expect_version(r, UART_STATE_VERSION, UART_STATE_VERSION))
+        return mq_state_reader_error(r);
+    s.ier = mq_state_get_u8(r);
+    s.fcr = mq_state_get_u8(r);
+    s.lcr = mq_state_get_u8(r);
+    s.mcr = mq_state_get_u8(r);
+    s.lsr_err = mq_state_get_u8(r);
+    s.msr_delta = mq_state_get_u8(r);
+    s.scr = mq_state_get_u8(r);
+    s.dll = mq_state_get_u8(r);
+    s.dlm = mq_state_get_u8(r);
+    s.rbr = mq_state_get_u8(r);
+    s.thr_ipending = mq_state_get_bool(r);
+    s.rx_count = mq_state_get_u8(r);
+    mq_state_get_bytes(r, s.rx_fifo, sizeof(s.rx_fifo));
+    if (mq_state_reader_error(r) || uart_check_state(r, &s))
+        return mq_state_reader_error(r);
+
+    pthread_mutex_lock(&u->lock);
+    memcpy(u->rx_fifo, s.rx_fifo, sizeof(u->rx_fifo));
+    u->rx_head = 0;
+    u->rx_count = s.rx_count;
+    u->rbr = s.rbr;
+    u->ier = s.ier;
+    u->fcr = s.fcr;
+    u->lcr = s.lcr;
+    u->mcr = s.mcr;
+    u->lsr_err = s.lsr_err;
+    u->msr_lines = msr_lines_for(s.mcr);
+    u->msr_delta = s.msr_delta;
+    u->scr = s.scr;
+    u->dll = s.dll;
+    u->dlm = s.dlm;
+    u->thr_ipending = s.thr_ipending;
+    /* Drive the line even when the level looks unchanged: the receiver was reset too. */
+    u->irq_level = uart_iir_id(u) != IIR_NO_INT;
+    mq_irq_set(&u->irq, u->irq_level);
+    /* A host producer refused before the load may push again. */
+    if (rx_drained(u)) {
+        cb = u->rx_space;
+        cb_opaque = u->rx_space_opaque;
+    }
+    pthread_mutex_unlock(&u->lock);
+    if (cb)
+        cb(cb_opaque);
+    return 0;
+}
+
 static void uart_destroy(void *dev)
 {
     struct mq_uart16550 *u = dev;
@@ -473,5 +594,7 @@ const struct mq_dev_ops mq_uart16550_ops = {
     .read = uart_read,
     .write = uart_write,
     .reset = uart_reset,
+    .save = uart_save,
+    .load = uart_load,
     .destroy = uart_destroy,
 };

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hw/hw_test.h"
+#include "util/state_testutil.h"
 
 enum { RBR = 0, THR = 0, DLL = 0, IER = 1, DLM = 1, IIR = 2, FCR = 2, LCR = 3,
        MCR = 4, LSR = 5, MSR = 6, SCR = 7 };
@@ -336,6 +337,114 @@ static void test_rx_concurrent(void)
     mq_uart16550_ops.destroy(u);
 }
 
+/* Two UARTs with their own lines, for comparing a restored UART with the original. */
+static struct rec_irq irq_b;
+
+/* Every register read in lockstep on both UARTs, side effects included. */
+static void check_same_reads(struct mq_uart16550 *a, struct mq_uart16550 *b)
+{
+    static const unsigned order[] = {IIR, LSR, MSR, IER, LCR, MCR, SCR, RBR, IIR, RBR, LSR,
+                                     RBR, RBR, RBR, IIR, LSR, MSR};
+
+    for (size_t i = 0; i < MQ_ARRAY_SIZE(order); i++)
+        CHECK_EQ(rd(a, order[i]), rd(b, order[i]));
+    wr(a, LCR, 0x80);
+    wr(b, LCR, 0x80);
+    CHECK_EQ(rd(a, DLL), rd(b, DLL));
+    CHECK_EQ(rd(a, DLM), rd(b, DLM));
+}
+
+static void test_save_load(void)
+{
+    struct mq_uart16550 *u = new_uart();
+    struct mq_uart16550 *c = mq_uart16550_create(rec_irq_line(&irq_b), NULL, NULL);
+    struct mqt_blob b, again;
+
+    /* Divisor, FIFO at trigger 14, loopback off, modem lines, scratch. */
+    wr(u, LCR, 0x80);
+    wr(u, DLL, 0x0c);
+    wr(u, DLM, 0x01);
+    wr(u, LCR, 0x1b);
+    wr(u, FCR, 0xc1);
+    wr(u, MCR, 0x0b);
+    wr(u, SCR, 0x5a);
+    wr(u, IER, 0x0d);
+    /* Seven bytes in, two read: the ring starts mid-buffer, data below the trigger. */
+    CHECK_EQ(mq_uart16550_rx(u, (const uint8_t *)"abcdefg", 7), 7);
+    CHECK_EQ(rd(u, RBR), 'a');
+    CHECK_EQ(rd(u, RBR), 'b');
+    CHECK(irq.level);
+
+    CHECK_EQ(mqt_save(mq_uart16550_ops.save, u, &b), 0);
+    CHECK_EQ(mqt_load(mq_uart16550_ops.load, c, &b), 0);
+    CHECK(rec_irq_level(&irq_b)); /* the clone raised its line */
+
+    /* Reset drops the line; load raises it again, to the saved level. */
+    mq_uart16550_ops.reset(u);
+    CHECK(!irq.level);
+    space_calls = 0;
+    mq_uart16550_set_rx_space_cb(u, on_space, NULL);
+    CHECK_EQ(mqt_load(mq_uart16550_ops.load, u, &b), 0);
+    CHECK(irq.level);
+    CHECK_EQ(space_calls, 0); /* bytes still waiting: no room signalled */
+    CHECK_EQ(rd(u, LCR), 0x1b);
+
+    /* Saving the restored UART gives the same stream. */
+    CHECK_EQ(mqt_save(mq_uart16550_ops.save, u, &again), 0);
+    CHECK_EQ(again.len, b.len);
+    CHECK(!memcmp(again.data, b.data, b.len));
+    mqt_free(&again);
+
+    check_same_reads(u, c);
+    /* Restoring an empty receiver tells a refused host producer to push again. */
+    mq_uart16550_ops.reset(c);
+    CHECK_EQ(mqt_save(mq_uart16550_ops.save, c, &again), 0);
+    space_calls = 0;
+    CHECK_EQ(mqt_load(mq_uart16550_ops.load, u, &again), 0);
+    CHECK_EQ(space_calls, 1);
+    CHECK(!irq.level);
+    mqt_free(&again);
+    mq_uart16550_ops.destroy(c);
+    mqt_free(&b);
+    mq_uart16550_ops.destroy(u);
+}
+
+static void test_load_refuses(void)
+{
+    struct mq_uart16550 *u = new_uart();
+    struct mqt_blob b;
+
+    wr(u, FCR, 0x01);
+    CHECK_EQ(mq_uart16550_rx(u, (const uint8_t *)"xy", 2), 2);
+    CHECK_EQ(mqt_save(mq_uart16550_ops.save, u, &b), 0);
+    wr(u, SCR, 0x77);
+    /* Field order: IER FCR LCR MCR LSR MSRd SCR DLL DLM RBR THRE count FIFO. */
+    CHECK_EQ(mqt_load_with(mq_uart16550_ops.load, u, &b, 0, 0x10), -EINVAL);
+    CHECK(strstr(mqt_errmsg, "IER") != NULL);
+    CHECK_EQ(mqt_load_with(mq_uart16550_ops.load, u, &b, 1, 0x02), -EINVAL);
+    CHECK_EQ(mqt_load_with(mq_uart16550_ops.load, u, &b, 1, 0x07), -EINVAL);
+    CHECK_EQ(mqt_load_with(mq_uart16550_ops.load, u, &b, 3, 0x20), -EINVAL);
+    CHECK_EQ(mqt_load_with(mq_uart16550_ops.load, u, &b, 4, 0x01), -EINVAL);
+    CHECK_EQ(mqt_load_with(mq_uart16550_ops.load, u, &b, 5, 0x10), -EINVAL);
+    CHECK_EQ(mqt_load_with(mq_uart16550_ops.load, u, &b, 10, 2), -EINVAL);
+    CHECK_EQ(mqt_load_with(mq_uart16550_ops.load, u, &b, 11, 17), -EINVAL);
+    CHECK(strstr(mqt_errmsg, "17 received bytes") != NULL);
+    /* Two bytes but the FIFO off: the 16450 holding register takes one. */
+    CHECK_EQ(mqt_load_with(mq_uart16550_ops.load, u, &b, 1, 0x00), -EINVAL);
+    {
+        struct mqt_blob v = {malloc(b.len), b.len};
+        memcpy(v.data, b.data, b.len);
+        mqt_set_version(&v, 2);
+        CHECK_EQ(mqt_load(mq_uart16550_ops.load, u, &v), -EPROTONOSUPPORT);
+        mqt_free(&v);
+    }
+    /* Nothing of a refused stream reached the device. */
+    CHECK_EQ(rd(u, SCR), 0x77);
+    CHECK_EQ(rd(u, RBR), 'x');
+    mqt_free(&b);
+    mq_uart16550_ops.destroy(u);
+}
+
 int main(void)
 {
     RUN(test_reset_values);
@@ -347,5 +456,7 @@ int main(void)
     RUN(test_priorities);
     RUN(test_rx_space_cb_and_reset);
     RUN(test_rx_concurrent);
+    RUN(test_save_load);
+    RUN(test_load_refuses);
     return hw_test_failures ? 1 : 0;
 }
