@@ -8,8 +8,10 @@
 
 #include "util/le.h"
 #include "util/log.h"
+#include "util/state.h"
 
 #define SUBSYS "virtio-blk"
+#define BLK_STATE_VERSION 1u
 
 #define SECTOR_SIZE 512u
 #define DEFAULT_QUEUE_SIZE 256u
@@ -260,6 +262,45 @@ static void blk_reset(void *model)
     /* Requests complete before the queue lock is dropped: nothing in flight. */
 }
 
+/*
+ * Snapshot: the model's layout version (u32), the capacity in sectors (u64)
+ * and the queue size (u32). Nothing else is state: requests complete
+ * before the queue lock is dropped and the config space is derived from
+ * the disk. The two values are saved only to refuse a restore onto a disk
+ * of another size, which the guest would not expect.
+ */
+static int blk_save(void *model, struct mq_state_writer *w)
+{
+    struct virtio_blk *blk = model;
+
+    mq_state_put_u32(w, BLK_STATE_VERSION);
+    mq_state_put_u64(w, blk->capacity);
+    mq_state_put_u32(w, blk->queue_size);
+    return mq_state_writer_error(w);
+}
+
+static int blk_load(void *model, struct mq_state_reader *r)
+{
+    struct virtio_blk *blk = model;
+    uint32_t version = mq_state_get_u32(r);
+    uint64_t capacity = mq_state_get_u64(r);
+    uint32_t qsize = mq_state_get_u32(r);
+
+    if (mq_state_reader_error(r))
+        return mq_state_reader_error(r);
+    if (version != BLK_STATE_VERSION)
+        mq_state_reader_fail(r, -EPROTONOSUPPORT, "virtio-blk state version %u is not "
+                             "supported (this maquina reads %u)", version, BLK_STATE_VERSION);
+    else if (capacity != blk->capacity)
+        mq_state_reader_fail(r, -EINVAL, "virtio-blk: the disk has %llu sectors, the "
+                             "snapshot was taken with %llu",
+                             (unsigned long long)blk->capacity, (unsigned long long)capacity);
+    else if (qsize != blk->queue_size)
+        mq_state_reader_fail(r, -EINVAL, "virtio-blk: queue size %u, the snapshot was taken "
+                             "with %u", blk->queue_size, qsize);
+    return mq_state_reader_error(r);
+}
+
 static void blk_free(struct virtio_blk *blk)
 {
     mq_notifier_destroy(blk->kick);
@@ -282,6 +323,8 @@ static const struct mq_virtio_dev_ops blk_ops = {
     .queue_notify = blk_queue_notify,
     .reset = blk_reset,
     .destroy = blk_destroy,
+    .save = blk_save,
+    .load = blk_load,
 };
 
 static void build_config(struct virtio_blk *blk)

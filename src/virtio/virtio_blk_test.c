@@ -7,6 +7,7 @@
 
 #include "virtio/test_memdisk.h"
 #include "virtio/virtio_test_driver.h"
+#include "util/state_testutil.h"
 
 #define DISK_SECTORS 2048u
 #define DISK_BYTES (DISK_SECTORS * 512u)
@@ -426,6 +427,49 @@ static void test_event_loop(void)
     mq_event_loop_destroy(loop);
 }
 
+static void test_save_load(void)
+{
+    struct env e, ro;
+    struct mqt_blob b;
+    struct memdisk small;
+    struct td t2;
+    struct mq_virtio_blk_config cfg = {.queue_size = 64};
+
+    env_init(&e, &md_ops, false, "snap", NULL);
+    fill(&e, BUF, 4096, 7);
+    CHECK_EQ(simple_req(&e, MQ_VIRTIO_BLK_T_OUT, 8, 4096, false, NULL), MQ_VIRTIO_BLK_S_OK);
+    CHECK_EQ(mqt_save(mq_virtio_mmio_ops.save, e.t.mmio, &b), 0);
+    mq_virtio_mmio_ops.reset(e.t.mmio);
+    CHECK_EQ(td_status(&e.t), 0);
+    CHECK_EQ(mqt_load(mq_virtio_mmio_ops.load, e.t.mmio, &b), 0);
+    CHECK(td_status(&e.t) & MQ_VIRTIO_STATUS_DRIVER_OK);
+    /* The restored device serves the next request in order. */
+    CHECK_EQ(simple_req(&e, MQ_VIRTIO_BLK_T_IN, 8, 4096, true, NULL), MQ_VIRTIO_BLK_S_OK);
+    CHECK(guest_equals_disk(&e, BUF, 8 * 512, 4096));
+    CHECK_EQ(cfg32(&e, MQ_VIRTIO_BLK_CFG_CAPACITY), DISK_SECTORS);
+
+    /* Another disk size: refused with both sizes named. */
+    CHECK_EQ(memdisk_init(&small, &md_ops, DISK_BYTES / 2, false), 0);
+    CHECK_EQ(td_create(&t2), 0);
+    CHECK_EQ(mq_virtio_blk_create(t2.vdev, NULL, &small.bd, &cfg), 0);
+    CHECK_EQ(mqt_load(mq_virtio_mmio_ops.load, t2.mmio, &b), -EINVAL);
+    CHECK(strstr(mqt_errmsg, "the disk has 1024 sectors, the snapshot was taken with 2048"));
+    CHECK_EQ(td_status(&t2), 0);
+    td_destroy(&t2);
+    memdisk_fini(&small);
+
+    /* A read-only disk offers other features: refused. */
+    blk_accept = ~0ull;
+    md_init(&ro.md, &md_ops, true);
+    CHECK_EQ(td_create(&ro.t), 0);
+    CHECK_EQ(mq_virtio_blk_create(ro.t.vdev, NULL, &ro.md.bd, &cfg), 0);
+    CHECK_EQ(mqt_load(mq_virtio_mmio_ops.load, ro.t.mmio, &b), -EINVAL);
+    CHECK(strstr(mqt_errmsg, "does not offer"));
+    env_fini(&ro);
+    mqt_free(&b);
+    env_fini(&e);
+}
+
 int main(void)
 {
     mq_log_set_level(MQ_LOG_ERROR);
@@ -436,5 +480,6 @@ int main(void)
     test_discard_write_zeroes();
     test_read_only();
     test_event_loop();
+    test_save_load();
     return td_finish("virtio_blk_test");
 }

@@ -7,8 +7,14 @@
 
 #include "util/le.h"
 #include "util/log.h"
+#include "util/state.h"
 
 #define SUBSYS "virtio"
+/* Layout of the core's fields in a transport's section (see mq_virtio_dev_save). */
+#define CORE_STATE_VERSION 1u
+#define STATUS_KNOWN                                                                     \
+    (MQ_VIRTIO_STATUS_ACKNOWLEDGE | MQ_VIRTIO_STATUS_DRIVER | MQ_VIRTIO_STATUS_DRIVER_OK | \
+     MQ_VIRTIO_STATUS_FEATURES_OK | MQ_VIRTIO_STATUS_NEEDS_RESET | MQ_VIRTIO_STATUS_FAILED)
 
 static const char *dev_name(const struct mq_virtio_dev *vdev)
 {
@@ -420,4 +426,265 @@ int mq_virtio_queue_process(struct mq_virtio_dev *vdev, unsigned q,
         mq_virtio_notify_used(vdev, q);
     mq_virtio_queue_unlock(vdev, q);
     return more;
+}
+
+/* ---- Snapshots ---- */
+
+static void lock_queues(struct mq_virtio_dev *vdev, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++)
+        pthread_mutex_lock(&vdev->queues[i].lock);
+}
+
+static void unlock_queues(struct mq_virtio_dev *vdev, unsigned n)
+{
+    for (unsigned i = n; i-- > 0;)
+        pthread_mutex_unlock(&vdev->queues[i].lock);
+}
+
+/* Chains popped and not pushed are only legal in a device the driver must reset. */
+static bool in_flight_ok(const struct mq_virtq *vq, uint32_t status)
+{
+    return mq_virtq_in_flight(vq) == 0 || vq->broken ||
+           (status & MQ_VIRTIO_STATUS_NEEDS_RESET);
+}
+
+/*
+ * Fields: core layout version, device ID (u32); for a device with a model,
+ * offered, driver-written and accepted features (u64), status, config
+ * generation, interrupt status, queue size maximum, number of queues
+ * (u32); per queue ready (bool), the num/desc/driver/device registers
+ * (u32, u64 x3) and the ring state (mq_virtq_save); then the model's.
+ */
+int mq_virtio_dev_save(struct mq_virtio_dev *vdev, struct mq_state_writer *w)
+{
+    unsigned n = num_queues(vdev);
+    uint32_t status;
+    int ret;
+
+    mq_state_put_u32(w, CORE_STATE_VERSION);
+    mq_state_put_u32(w, mq_virtio_dev_device_id(vdev));
+    if (!vdev->ops)
+        return mq_state_writer_error(w);
+    if (!vdev->ops->save || !vdev->ops->load) {
+        mq_state_writer_fail(w, -EOPNOTSUPP, "%s does not support snapshots", dev_name(vdev));
+        return mq_state_writer_error(w);
+    }
+    /* With every queue lock held nothing is processed and status is stable. */
+    lock_queues(vdev, n);
+    status = load_status(vdev);
+    for (unsigned i = 0; i < n; i++) {
+        const struct mq_virtq *vq = &vdev->queues[i].vq;
+
+        if (!in_flight_ok(vq, status)) {
+            mq_state_writer_fail(w, -EBUSY, "%s: queue %u has %u requests in flight; "
+                                 "drain the device before saving", dev_name(vdev), i,
+                                 mq_virtq_in_flight(vq));
+            goto out;
+        }
+    }
+    mq_state_put_u64(w, vdev->host_features);
+    mq_state_put_u64(w, vdev->driver_features);
+    mq_state_put_u64(w, mq_virtio_features(vdev));
+    mq_state_put_u32(w, status);
+    mq_state_put_u32(w, mq_virtio_dev_config_generation(vdev));
+    mq_state_put_u32(w, mq_virtio_dev_get_isr(vdev));
+    mq_state_put_u32(w, vdev->queue_max);
+    mq_state_put_u32(w, n);
+    for (unsigned i = 0; i < n; i++) {
+        const struct mq_virtio_queue *qs = &vdev->queues[i];
+
+        mq_state_put_bool(w, qs->ready);
+        mq_state_put_u32(w, qs->num);
+        mq_state_put_u64(w, qs->desc);
+        mq_state_put_u64(w, qs->driver);
+        mq_state_put_u64(w, qs->device);
+        mq_virtq_save(&qs->vq, w);
+    }
+    ret = vdev->ops->save(vdev->model, w);
+    if (ret && !mq_state_writer_error(w))
+        mq_state_writer_fail(w, ret, "%s: model state not saved: %s", dev_name(vdev),
+                             strerror(-ret));
+out:
+    unlock_queues(vdev, n);
+    return mq_state_writer_error(w);
+}
+
+struct saved_queue {
+    bool ready;
+    uint32_t num;
+    uint64_t desc, driver, device;
+    struct mq_virtq vq;
+};
+
+struct saved_core {
+    uint64_t host_features, driver_features, features;
+    uint32_t status, generation, isr, queue_max, nqueues;
+    struct saved_queue q[MQ_VIRTIO_MAX_QUEUES];
+};
+
+/* Status, features, interrupt status and sizes as the register writes allow them. */
+static int check_core(struct mq_virtio_dev *vdev, struct mq_state_reader *r,
+                      const struct saved_core *s)
+{
+    const char *name = dev_name(vdev);
+    uint64_t f = s->features;
+    bool fok = s->status & MQ_VIRTIO_STATUS_FEATURES_OK;
+    int ret;
+
+    if (s->host_features & ~vdev->host_features)
+        mq_state_reader_fail(r, -EINVAL, "%s: saved device offered features 0x%llx this "
+                             "build does not offer", name,
+                             (unsigned long long)(s->host_features & ~vdev->host_features));
+    else if (s->status & ~STATUS_KNOWN)
+        mq_state_reader_fail(r, -EINVAL, "%s: status 0x%x has undefined bits", name,
+                             s->status);
+    else if ((s->status & MQ_VIRTIO_STATUS_DRIVER_OK) && !fok)
+        mq_state_reader_fail(r, -EINVAL, "%s: status 0x%x: DRIVER_OK without FEATURES_OK",
+                             name, s->status);
+    else if (!fok && f)
+        mq_state_reader_fail(r, -EINVAL, "%s: features 0x%llx accepted without FEATURES_OK",
+                             name, (unsigned long long)f);
+    else if (fok && (f != s->driver_features || (f & ~s->host_features) ||
+                     !(f & (1ull << MQ_VIRTIO_F_VERSION_1))))
+        mq_state_reader_fail(r, -EINVAL, "%s: accepted features 0x%llx are not a valid "
+                             "choice among 0x%llx", name, (unsigned long long)f,
+                             (unsigned long long)s->host_features);
+    else if (s->isr & ~(MQ_VIRTIO_ISR_QUEUE | MQ_VIRTIO_ISR_CONFIG))
+        mq_state_reader_fail(r, -EINVAL, "%s: interrupt status 0x%x has undefined bits",
+                             name, s->isr);
+    else if (s->queue_max != vdev->queue_max || s->nqueues != vdev->ops->num_queues)
+        mq_state_reader_fail(r, -EINVAL, "%s: saved with %u queues of up to %u entries, "
+                             "this device has %u of up to %u", name, s->nqueues,
+                             s->queue_max, vdev->ops->num_queues, vdev->queue_max);
+    if (mq_state_reader_error(r) || !fok || !vdev->ops->features_ok)
+        return mq_state_reader_error(r);
+    ret = vdev->ops->features_ok(vdev->model, f);
+    if (ret)
+        mq_state_reader_fail(r, -EINVAL, "%s: features 0x%llx refused by the device: %s",
+                             name, (unsigned long long)f, strerror(-ret));
+    return mq_state_reader_error(r);
+}
+
+/* One queue: registers, ring state, and their agreement. */
+static int read_queue(struct mq_virtio_dev *vdev, struct mq_state_reader *r,
+                      const struct saved_core *s, unsigned i, struct saved_queue *q)
+{
+    const struct mq_virtq *vq = &q->vq;
+
+    q->ready = mq_state_get_bool(r);
+    q->num = mq_state_get_u32(r);
+    q->desc = mq_state_get_u64(r);
+    q->driver = mq_state_get_u64(r);
+    q->device = mq_state_get_u64(r);
+    if (mq_state_reader_error(r) || mq_virtq_load(&q->vq, vdev->gm, r))
+        return mq_state_reader_error(r);
+    if (!q->ready) {
+        /* Setup registers hold whatever the driver wrote; QueueReady checks them. */
+        if (vq->size)
+            mq_state_reader_fail(r, -EINVAL, "queue %u is not ready but has rings", i);
+        return mq_state_reader_error(r);
+    }
+    if (vq->size == 0 || vq->size != q->num || q->num > vdev->queue_max ||
+        vq->desc_gpa != q->desc || vq->avail_gpa != q->driver || vq->used_gpa != q->device)
+        mq_state_reader_fail(r, -EINVAL, "queue %u: rings do not match its registers "
+                             "(num %u)", i, q->num);
+    /* Ring flags come from the features at QueueReady: never more than accepted. */
+    else if ((vq->event_idx && !(s->features & (1ull << MQ_VIRTIO_F_EVENT_IDX))) ||
+             (vq->indirect && !(s->features & (1ull << MQ_VIRTIO_F_INDIRECT_DESC))))
+        mq_state_reader_fail(r, -EINVAL, "queue %u uses ring features never accepted", i);
+    else if (!in_flight_ok(vq, s->status))
+        mq_state_reader_fail(r, -EINVAL, "queue %u has %u requests in flight in a working "
+                             "device", i, mq_virtq_in_flight(vq));
+    return mq_state_reader_error(r);
+}
+
+static int read_core(struct mq_virtio_dev *vdev, struct mq_state_reader *r,
+                     struct saved_core *s)
+{
+    uint32_t version = mq_state_get_u32(r), id = mq_state_get_u32(r);
+
+    if (mq_state_reader_error(r))
+        return mq_state_reader_error(r);
+    if (version != CORE_STATE_VERSION) {
+        mq_state_reader_fail(r, -EPROTONOSUPPORT, "virtio core state version %u is not "
+                             "supported (this maquina reads %u)", version, CORE_STATE_VERSION);
+        return mq_state_reader_error(r);
+    }
+    if (id != mq_virtio_dev_device_id(vdev)) {
+        mq_state_reader_fail(r, -EINVAL, "saved virtio device ID %u, this slot has %s "
+                             "(device ID %u)", id, dev_name(vdev),
+                             mq_virtio_dev_device_id(vdev));
+        return mq_state_reader_error(r);
+    }
+    if (!vdev->ops)
+        return 0;
+    if (!vdev->ops->save || !vdev->ops->load) {
+        mq_state_reader_fail(r, -EOPNOTSUPP, "%s does not support snapshots", dev_name(vdev));
+        return mq_state_reader_error(r);
+    }
+    s->host_features = mq_state_get_u64(r);
+    s->driver_features = mq_state_get_u64(r);
+    s->features = mq_state_get_u64(r);
+    s->status = mq_state_get_u32(r);
+    s->generation = mq_state_get_u32(r);
+    s->isr = mq_state_get_u32(r);
+    s->queue_max = mq_state_get_u32(r);
+    s->nqueues = mq_state_get_u32(r);
+    if (mq_state_reader_error(r) || check_core(vdev, r, s))
+        return mq_state_reader_error(r);
+    for (unsigned i = 0; i < s->nqueues; i++) {
+        if (read_queue(vdev, r, s, i, &s->q[i]))
+            break;
+    }
+    return mq_state_reader_error(r);
+}
+
+int mq_virtio_dev_load(struct mq_virtio_dev *vdev, struct mq_state_reader *r)
+{
+    struct saved_core s;
+    unsigned n = num_queues(vdev);
+    int ret;
+
+    memset(&s, 0, sizeof(s));
+    if (read_core(vdev, r, &s) || !vdev->ops)
+        return mq_state_reader_error(r);
+    lock_queues(vdev, n);
+    for (unsigned i = 0; i < n; i++) {
+        struct mq_virtio_queue *qs = &vdev->queues[i];
+
+        qs->ready = s.q[i].ready;
+        qs->num = s.q[i].num;
+        qs->desc = s.q[i].desc;
+        qs->driver = s.q[i].driver;
+        qs->device = s.q[i].device;
+        qs->vq = s.q[i].vq;
+    }
+    vdev->driver_features = s.driver_features;
+    __atomic_store_n(&vdev->features, s.features, __ATOMIC_RELEASE);
+    __atomic_store_n(&vdev->status, s.status, __ATOMIC_RELEASE);
+    __atomic_store_n(&vdev->config_generation, s.generation, __ATOMIC_RELEASE);
+    /* Drive the line even when the level looks unchanged: the receiver was reset too. */
+    pthread_mutex_lock(&vdev->irq_lock);
+    vdev->isr = s.isr;
+    mq_irq_set(&vdev->irq, s.isr != 0);
+    pthread_mutex_unlock(&vdev->irq_lock);
+    ret = vdev->ops->load(vdev->model, r);
+    unlock_queues(vdev, n);
+    if (ret && !mq_state_reader_error(r))
+        mq_state_reader_fail(r, ret, "%s: model state refused: %s", dev_name(vdev),
+                             strerror(-ret));
+    if (mq_state_reader_error(r)) {
+        /* The core is restored but the model is not: start over from a clean device. */
+        mq_virtio_dev_reset(vdev);
+    }
+    return mq_state_reader_error(r);
+}
+
+void mq_virtio_dev_resume(struct mq_virtio_dev *vdev)
+{
+    pthread_mutex_lock(&vdev->lock);
+    for (unsigned i = 0; i < num_queues(vdev); i++)
+        mq_virtio_dev_queue_notify(vdev, i);
+    pthread_mutex_unlock(&vdev->lock);
 }

@@ -33,6 +33,9 @@
 #include "util/irq.h"
 #include "virtio/virtqueue.h"
 
+struct mq_state_writer;
+struct mq_state_reader;
+
 /* Device status bits (virtio 1.2 section 2.1). */
 #define MQ_VIRTIO_STATUS_ACKNOWLEDGE 1u
 #define MQ_VIRTIO_STATUS_DRIVER 2u
@@ -95,6 +98,26 @@ struct mq_virtio_dev_ops {
     void (*reset)(void *model);
     /* Free the model. Nothing else of the model may run any more. Optional. */
     void (*destroy)(void *model);
+    /*
+     * Snapshot support: write / read the model's own state, after the
+     * core's, in the device's section. The first field is the model's own
+     * layout version (u32) so it can evolve on its own. Both run with
+     * vdev->lock and every queue lock held (nothing is being processed)
+     * and must not take queue locks.
+     * save: chains popped and not pushed are caught by the core from the
+     * queue indexes; a model holding other work the indexes do not show
+     * (a request handed to a backend thread, a frame half received) calls
+     * mq_state_writer_fail(w, -EBUSY, ...) and returns -EBUSY, so the VM
+     * drains and retries.
+     * load: validate every value as a register write would be
+     * (mq_state_reader_fail() and -EINVAL), then apply it. The core state
+     * is already restored (mq_virtio_features() gives the saved features);
+     * on failure the core resets the device.
+     * A model without these cannot be snapshotted: save and load fail
+     * with -EOPNOTSUPP.
+     */
+    int (*save)(void *model, struct mq_state_writer *w);
+    int (*load)(void *model, struct mq_state_reader *r);
 };
 
 struct mq_virtio_queue {
@@ -163,6 +186,33 @@ uint32_t mq_virtio_dev_config_generation(const struct mq_virtio_dev *vdev);
 uint32_t mq_virtio_dev_read_config(struct mq_virtio_dev *vdev, uint32_t off, unsigned size);
 void mq_virtio_dev_write_config(struct mq_virtio_dev *vdev, uint32_t off, unsigned size,
                                 uint32_t val);
+
+/*
+ * Snapshot support for transports, vdev->lock held by the caller. save
+ * appends the core state (device ID, offered, driver and accepted
+ * features, status, config generation, interrupt status, every queue's
+ * setup registers and ring indexes) and the model's, as fields of the open
+ * section. It fails with -EBUSY when a queue has chains in flight (popped,
+ * not pushed) while the device is healthy: the VM must drain its I/O
+ * threads first. load checks the same state against this device exactly
+ * as the driver's register writes would be checked (device ID, features a
+ * subset of what this build offers and accepted by the model, legal
+ * status, queue rings re-validated against guest RAM, indexes), then
+ * applies it and drives the interrupt line to the restored level. On a
+ * refusal the device is unchanged, unless the model's load failed, which
+ * resets the device. Errors are recorded in w / r and returned.
+ */
+int mq_virtio_dev_save(struct mq_virtio_dev *vdev, struct mq_state_writer *w);
+int mq_virtio_dev_load(struct mq_virtio_dev *vdev, struct mq_state_reader *r);
+
+/*
+ * After the whole machine is restored (RAM included) and before the harts
+ * run: notify the model of every ready queue once, as the driver's kick
+ * would, so buffers made available before the snapshot are not left
+ * waiting for a kick that already happened. Spurious notifies are
+ * harmless. Takes vdev->lock itself.
+ */
+void mq_virtio_dev_resume(struct mq_virtio_dev *vdev);
 
 /* ---- For device models (any thread, vdev->lock not held) ---- */
 

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 
 #include "util/log.h"
+#include "util/state.h"
 
 #define SUBSYS "virtio-mmio"
+#define MMIO_STATE_VERSION 1u
 
 struct mq_virtio_mmio {
     struct mq_virtio_dev vdev;
@@ -224,6 +226,49 @@ static void mmio_reset(void *dev)
     pthread_mutex_unlock(&mmio->vdev.lock);
 }
 
+/*
+ * Snapshot, section version 1: the selector registers DeviceFeaturesSel,
+ * DriverFeaturesSel and QueueSel (u32; every value is legal, accesses
+ * through them are range-checked), then the device core and its model
+ * (mq_virtio_dev_save). An empty slot saves its device ID 0 only.
+ */
+static int mmio_save(void *dev, struct mq_state_writer *w)
+{
+    struct mq_virtio_mmio *mmio = dev;
+    int ret;
+
+    pthread_mutex_lock(&mmio->vdev.lock);
+    mq_state_set_version(w, MMIO_STATE_VERSION);
+    mq_state_put_u32(w, mmio->device_features_sel);
+    mq_state_put_u32(w, mmio->driver_features_sel);
+    mq_state_put_u32(w, mmio->queue_sel);
+    ret = mq_virtio_dev_save(&mmio->vdev, w);
+    pthread_mutex_unlock(&mmio->vdev.lock);
+    return ret;
+}
+
+static int mmio_load(void *dev, struct mq_state_reader *r)
+{
+    struct mq_virtio_mmio *mmio = dev;
+    uint32_t dfsel, drfsel, qsel;
+
+    if (mq_state_expect_version(r, MMIO_STATE_VERSION, MMIO_STATE_VERSION))
+        return mq_state_reader_error(r);
+    dfsel = mq_state_get_u32(r);
+    drfsel = mq_state_get_u32(r);
+    qsel = mq_state_get_u32(r);
+    if (mq_state_reader_error(r))
+        return mq_state_reader_error(r);
+    pthread_mutex_lock(&mmio->vdev.lock);
+    if (!mq_virtio_dev_load(&mmio->vdev, r)) {
+        mmio->device_features_sel = dfsel;
+        mmio->driver_features_sel = drfsel;
+        mmio->queue_sel = qsel;
+    }
+    pthread_mutex_unlock(&mmio->vdev.lock);
+    return mq_state_reader_error(r);
+}
+
 static void mmio_destroy(void *dev)
 {
     mq_virtio_mmio_destroy(dev);
@@ -236,5 +281,7 @@ const struct mq_dev_ops mq_virtio_mmio_ops = {
     .read = mmio_read,
     .write = mmio_write,
     .reset = mmio_reset,
+    .save = mmio_save,
+    .load = mmio_load,
     .destroy = mmio_destroy,
 };

@@ -8,8 +8,10 @@
 #include <sys/random.h>
 
 #include "util/log.h"
+#include "util/state.h"
 
 #define SUBSYS "virtio-rng"
+#define RNG_STATE_VERSION 1u
 #define QUEUE_SIZE 64u
 
 struct virtio_rng {
@@ -86,6 +88,23 @@ static void rng_reset(void *model)
 {
 }
 
+/* Snapshot: the model's layout version only; requests complete under the queue lock. */
+static int rng_save(void *model, struct mq_state_writer *w)
+{
+    mq_state_put_u32(w, RNG_STATE_VERSION);
+    return mq_state_writer_error(w);
+}
+
+static int rng_load(void *model, struct mq_state_reader *r)
+{
+    uint32_t version = mq_state_get_u32(r);
+
+    if (!mq_state_reader_error(r) && version != RNG_STATE_VERSION)
+        mq_state_reader_fail(r, -EPROTONOSUPPORT, "virtio-rng state version %u is not "
+                             "supported (this maquina reads %u)", version, RNG_STATE_VERSION);
+    return mq_state_reader_error(r);
+}
+
 static void rng_free(struct virtio_rng *rng)
 {
     mq_notifier_destroy(rng->kick);
@@ -106,6 +125,8 @@ static const struct mq_virtio_dev_ops rng_ops = {
     .queue_notify = rng_queue_notify,
     .reset = rng_reset,
     .destroy = rng_destroy,
+    .save = rng_save,
+    .load = rng_load,
 };
 
 int mq_virtio_rng_create(struct mq_virtio_dev *vdev, struct mq_event_loop *loop)

@@ -8,6 +8,7 @@
 
 #include "util/le.h"
 #include "util/log.h"
+#include "util/state.h"
 
 #define SUBSYS "virtq"
 
@@ -375,4 +376,76 @@ int mq_virtq_chain_write(struct mq_guest_mem *gm, const struct mq_virtq_chain *c
 {
     /* chain_copy only reads buf when copying towards the guest. */
     return chain_copy(gm, gm, c, off, (uint8_t *)buf, len);
+}
+
+/*
+ * Fields: size (u32), desc/avail/used addresses (u64), event_idx,
+ * indirect, broken (bool), last_avail_idx, used_idx, signalled_used (u16),
+ * signalled_used_valid (bool). A queue that is not set up is all zeros.
+ */
+void mq_virtq_save(const struct mq_virtq *q, struct mq_state_writer *w)
+{
+    mq_state_put_u32(w, q->size);
+    mq_state_put_u64(w, q->desc_gpa);
+    mq_state_put_u64(w, q->avail_gpa);
+    mq_state_put_u64(w, q->used_gpa);
+    mq_state_put_bool(w, q->event_idx);
+    mq_state_put_bool(w, q->indirect);
+    mq_state_put_bool(w, q->broken);
+    mq_state_put_u16(w, q->last_avail_idx);
+    mq_state_put_u16(w, q->used_idx);
+    mq_state_put_u16(w, q->signalled_used);
+    mq_state_put_bool(w, q->signalled_used_valid);
+}
+
+int mq_virtq_load(struct mq_virtq *q, const struct mq_guest_mem *gm, struct mq_state_reader *r)
+{
+    struct mq_virtq s = {0}, v;
+    int ret;
+
+    s.size = mq_state_get_u32(r);
+    s.desc_gpa = mq_state_get_u64(r);
+    s.avail_gpa = mq_state_get_u64(r);
+    s.used_gpa = mq_state_get_u64(r);
+    s.event_idx = mq_state_get_bool(r);
+    s.indirect = mq_state_get_bool(r);
+    s.broken = mq_state_get_bool(r);
+    s.last_avail_idx = mq_state_get_u16(r);
+    s.used_idx = mq_state_get_u16(r);
+    s.signalled_used = mq_state_get_u16(r);
+    s.signalled_used_valid = mq_state_get_bool(r);
+    if (mq_state_reader_error(r))
+        return mq_state_reader_error(r);
+    if (s.size == 0) {
+        if (s.desc_gpa || s.avail_gpa || s.used_gpa || s.event_idx || s.indirect ||
+            s.broken || s.last_avail_idx || s.used_idx || s.signalled_used ||
+            s.signalled_used_valid) {
+            mq_state_reader_fail(r, -EINVAL, "queue that is not set up has ring state");
+            return mq_state_reader_error(r);
+        }
+        mq_virtq_reset(q);
+        return 0;
+    }
+    /* The same checks as a driver's setup: size, alignment, rings inside RAM. */
+    ret = mq_virtq_setup(&v, gm, s.size, s.desc_gpa, s.avail_gpa, s.used_gpa, s.event_idx,
+                         s.indirect);
+    if (ret) {
+        mq_state_reader_fail(r, ret, "queue of %u entries with rings at 0x%llx, 0x%llx, "
+                             "0x%llx refused: %s", s.size, (unsigned long long)s.desc_gpa,
+                             (unsigned long long)s.avail_gpa, (unsigned long long)s.used_gpa,
+                             strerror(-ret));
+        return mq_state_reader_error(r);
+    }
+    if (mq_virtq_in_flight(&s) > s.size) {
+        mq_state_reader_fail(r, -EINVAL, "%u chains in flight in a queue of %u",
+                             mq_virtq_in_flight(&s), s.size);
+        return mq_state_reader_error(r);
+    }
+    v.broken = s.broken;
+    v.last_avail_idx = s.last_avail_idx;
+    v.used_idx = s.used_idx;
+    v.signalled_used = s.signalled_used;
+    v.signalled_used_valid = s.signalled_used_valid;
+    *q = v;
+    return 0;
 }

@@ -23,6 +23,9 @@
 
 #include "mem/guest_mem.h"
 
+struct mq_state_writer;
+struct mq_state_reader;
+
 /* Largest split queue (virtio 1.2 section 2.7: Queue Size up to 32768). */
 #define MQ_VIRTQ_MAX_SIZE 32768u
 
@@ -127,5 +130,23 @@ int mq_virtq_chain_read(const struct mq_guest_mem *gm, const struct mq_virtq_cha
                         uint64_t off, void *buf, uint64_t len);
 int mq_virtq_chain_write(struct mq_guest_mem *gm, const struct mq_virtq_chain *c,
                          uint64_t off, const void *buf, uint64_t len);
+
+/* Chains popped and not yet pushed back. */
+static inline uint16_t mq_virtq_in_flight(const struct mq_virtq *q)
+{
+    return (uint16_t)(q->last_avail_idx - q->used_idx);
+}
+
+/*
+ * Snapshot support. mq_virtq_save() appends q's ring addresses, flags and
+ * indexes as fields of the open section; the caller holds the queue lock
+ * and decides what requests in flight mean (mq_virtq_in_flight()).
+ * mq_virtq_load() reads them back into q, re-validating the rings exactly
+ * as mq_virtq_setup() validates a driver's setup against gm, and refusing
+ * more chains in flight than the queue holds. On error (recorded in r,
+ * also returned) q is left untouched. The caller holds the queue lock.
+ */
+void mq_virtq_save(const struct mq_virtq *q, struct mq_state_writer *w);
+int mq_virtq_load(struct mq_virtq *q, const struct mq_guest_mem *gm, struct mq_state_reader *r);
 
 #endif
