@@ -20,6 +20,7 @@ static const struct command commands[] = {
     {"info", mq_cmd_info, "show a VM file: configuration, sizes, snapshots"},
     {"config", mq_cmd_config, "show or change the configuration inside a VM file"},
     {"clone", mq_cmd_clone, "copy a VM file (full or linked)"},
+    {"import", mq_cmd_import, "recreate a VM from an export archive"},
     {"export", mq_cmd_export, "pack a VM and its disks into one compressed archive"},
     {"img", mq_cmd_img, "disk image tools: convert (raw, qcow2), info"},
 };

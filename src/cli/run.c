@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/options.h"
 #include "util/log.h"
+#include "image/vm_file.h"
 #include "vm/vm.h"
 
 #define DEFAULT_FIRMWARE "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
@@ -19,10 +20,14 @@
 static void run_usage(FILE *f)
 {
     fprintf(f,
-        "usage: maquina run [OPTIONS]\n"
+        "usage: maquina run [NAME.vm] [OPTIONS]\n"
         "\n"
         "Boot an emulated RISC-V 64 machine (QEMU virt memory map) and run it until\n"
         "the guest powers off. The exit status is the one the guest asked for.\n"
+        "With NAME.vm (see 'maquina create'), the VM's stored configuration is used:\n"
+        "its disk is /dev/vda; options given here override it for this run, and\n"
+        "--disk/--net given here replace the stored extra disks/NICs.\n"
+        "Example: maquina run web.vm --memory 2G\n"
         "\n"
         "Boot images:\n"
         "  --bios FILE          a bare-metal RISC-V ELF program, loaded at its physical\n"
@@ -43,6 +48,12 @@ static void run_usage(FILE *f)
         "                       a virtio disk (repeatable: /dev/vda, /dev/vdb, ...);\n"
         "                       the format is detected when not given.\n"
         "                       Example: --disk data.img --disk base.qcow2,ro,serial=base\n"
+        "  --net SPEC           a virtio NIC (repeatable: eth0, eth1, ...). SPEC is\n"
+        "                       user[,hostfwd=tcp:127.0.0.1:HOSTPORT-:GUESTPORT]...: NAT\n"
+        "                       through the host with DHCP and DNS (guest 10.0.2.15,\n"
+        "                       host 10.0.2.2). Example: --net user,hostfwd=tcp::2222-:22\n"
+        "  --hvc SPEC           a virtio console (hvc0) on pty, socket:PATH or file:PATH.\n"
+        "                       Example: --hvc socket:/tmp/vm-hvc0.sock\n"
         "  --no-rng             leave out the virtio random number generator\n"
         "\n"
         "Machine:\n"
@@ -82,6 +93,8 @@ enum {
     OPT_SV39,
     OPT_DISK,
     OPT_NO_RNG,
+    OPT_NET,
+    OPT_HVC,
 };
 
 static const struct option run_options[] = {
@@ -95,6 +108,8 @@ static const struct option run_options[] = {
     {"sv39", no_argument, NULL, OPT_SV39},
     {"disk", required_argument, NULL, OPT_DISK},
     {"no-rng", no_argument, NULL, OPT_NO_RNG},
+    {"net", required_argument, NULL, OPT_NET},
+    {"hvc", required_argument, NULL, OPT_HVC},
     {"console", required_argument, NULL, OPT_CONSOLE},
     {"trace", required_argument, NULL, OPT_TRACE},
     {"max-insns", required_argument, NULL, OPT_MAX_INSNS},
@@ -107,6 +122,9 @@ struct run_args {
     struct mq_vm_options vm;
     const char *console;
     const char *trace_path;
+    const char *vm_file;
+    /* Which settings the command line gave (they override a .vm file). */
+    bool set_memory, set_smp, set_firmware, set_kernel, set_initrd, set_append;
 };
 
 /*
@@ -165,6 +183,7 @@ static int parse_one(int c, struct run_args *a)
     switch (c) {
     case OPT_BIOS:
     case OPT_FIRMWARE:
+        a->set_firmware = true;
         if (a->vm.board.firmware) {
             mq_cli_error("run", "give only one of --bios and --firmware");
             return -1;
@@ -172,9 +191,9 @@ static int parse_one(int c, struct run_args *a)
         a->vm.board.firmware = optarg;
         a->vm.board.firmware_elf_only = c == OPT_BIOS;
         return 0;
-    case OPT_KERNEL: a->vm.board.kernel = optarg; return 0;
-    case OPT_INITRD: a->vm.board.initrd = optarg; return 0;
-    case OPT_APPEND: a->vm.board.append = optarg; return 0;
+    case OPT_KERNEL: a->vm.board.kernel = optarg; a->set_kernel = true; return 0;
+    case OPT_INITRD: a->vm.board.initrd = optarg; a->set_initrd = true; return 0;
+    case OPT_APPEND: a->vm.board.append = optarg; a->set_append = true; return 0;
     case 'm':
         if (!mq_parse_size(optarg, 1ull << 20, &v) || v < (16ull << 20) ||
             v > MQ_VIRT_MAX_RAM || v % 4096) {
@@ -183,6 +202,7 @@ static int parse_one(int c, struct run_args *a)
             return -1;
         }
         a->vm.board.ram_size = v;
+        a->set_memory = true;
         return 0;
     case OPT_SMP:
         if (!mq_parse_uint(optarg, 1, MQ_VIRT_MAX_HARTS, &v)) {
@@ -191,10 +211,19 @@ static int parse_one(int c, struct run_args *a)
             return -1;
         }
         a->vm.board.nharts = (unsigned)v;
+        a->set_smp = true;
         return 0;
     case OPT_SV39: a->vm.board.max_satp_mode = 8; return 0;
     case OPT_DISK: return parse_disk(optarg, &a->vm.board);
     case OPT_NO_RNG: a->vm.board.no_rng = true; return 0;
+    case OPT_NET:
+        if (a->vm.board.nnets >= MQ_VIRT_VIRTIO_SLOTS) {
+            mq_cli_error("run", "--net: at most %u NICs", MQ_VIRT_VIRTIO_SLOTS);
+            return -1;
+        }
+        a->vm.board.nets[a->vm.board.nnets++] = optarg;
+        return 0;
+    case OPT_HVC: a->vm.board.hvc = optarg; return 0;
     case OPT_CONSOLE: a->console = optarg; return 0;
     case OPT_TRACE: a->trace_path = optarg; return 0;
     case OPT_MAX_INSNS:
@@ -234,9 +263,19 @@ static int parse_args(int argc, char **argv, struct run_args *a)
             return r;
     }
     if (optind < argc) {
-        mq_cli_error("run", "unexpected argument '%s' (see 'maquina run --help')",
-                     argv[optind]);
-        return -1;
+        const char *dot = strrchr(argv[optind], '.');
+        if (a->vm_file || !dot || strcmp(dot, ".vm") != 0) {
+            mq_cli_error("run", "unexpected argument '%s' (see 'maquina run --help')",
+                         argv[optind]);
+            return -1;
+        }
+        a->vm_file = argv[optind++];
+        if (optind < argc) {
+            mq_cli_error("run", "unexpected argument '%s' (see 'maquina run --help')",
+                         argv[optind]);
+            return -1;
+        }
+        return 0; /* what to boot comes from the file */
     }
     if (!a->vm.board.firmware && !a->vm.board.kernel) {
         mq_cli_error("run", "nothing to boot: give --bios FILE, --firmware FILE or --kernel FILE");
@@ -244,6 +283,89 @@ static int parse_args(int argc, char **argv, struct run_args *a)
     }
     if (a->vm.board.initrd && !a->vm.board.kernel) {
         mq_cli_error("run", "--initrd needs --kernel");
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Fill what the command line did not say from the .vm file's board view.
+ * The system disk is always /dev/vda; --disk/--net on the command line
+ * replace the stored extra disks/NICs.
+ */
+static int merge_vm_file(struct run_args *a, const struct mq_vm_board *vb)
+{
+    struct mq_virt_config *b = &a->vm.board;
+    struct mq_virt_disk cli_disks[MQ_VIRT_VIRTIO_SLOTS];
+    unsigned cli_ndisks = b->ndisks;
+
+    if (!a->set_memory)
+        b->ram_size = vb->ram_size;
+    if (!a->set_smp)
+        b->nharts = vb->nharts;
+    if (!a->set_firmware && vb->firmware)
+        b->firmware = vb->firmware;
+    if (!a->set_kernel)
+        b->kernel = vb->kernel;
+    if (!a->set_initrd)
+        b->initrd = vb->initrd;
+    if (!a->set_append)
+        b->append = vb->append;
+    if (!b->firmware && !b->kernel) {
+        mq_cli_error("run", "%s: nothing to boot: set a kernel or firmware with "
+                     "'maquina config %s set kernel=...' or give --kernel", a->vm_file,
+                     a->vm_file);
+        return -1;
+    }
+    memcpy(cli_disks, b->disks, sizeof(cli_disks));
+    b->ndisks = 0;
+    for (unsigned i = 0; i < vb->ndisks && (i == 0 || cli_ndisks == 0); i++) {
+        if (b->ndisks >= MQ_VIRT_VIRTIO_SLOTS)
+            break;
+        b->disks[b->ndisks++] = (struct mq_virt_disk){
+            .path = vb->disks[i].path, .format = vb->disks[i].format,
+            .read_only = vb->disks[i].read_only, .serial = vb->disks[i].serial};
+    }
+    for (unsigned i = 0; i < cli_ndisks; i++) {
+        if (b->ndisks >= MQ_VIRT_VIRTIO_SLOTS) {
+            mq_cli_error("run", "--disk: at most %u disks", MQ_VIRT_VIRTIO_SLOTS);
+            return -1;
+        }
+        b->disks[b->ndisks++] = cli_disks[i];
+    }
+    if (b->nnets == 0) {
+        for (unsigned i = 0; i < vb->nnics && i < MQ_VIRT_VIRTIO_SLOTS; i++) {
+            b->nets[i] = vb->nics[i].net;
+            memcpy(b->macs[i], vb->nics[i].mac, 6);
+            b->has_mac[i] = true;
+            b->nnets = i + 1;
+        }
+    }
+    return 0;
+}
+
+static int open_vm_file(struct run_args *a, struct mq_vm_file **f, struct mq_vm_board *vb)
+{
+    char err[512];
+    int ret;
+
+    ret = mq_vm_file_open(a->vm_file, MQ_VM_OPEN_WRITE | MQ_VM_OPEN_NO_DISK, f, err,
+                          sizeof(err));
+    if (ret) {
+        mq_cli_error("run", "%s", err);
+        return -1;
+    }
+    ret = mq_vm_config_to_board(&(*f)->config, a->vm_file, vb, err, sizeof(err));
+    if (ret) {
+        mq_cli_error("run", "%s", err);
+        mq_vm_file_close(*f);
+        *f = NULL;
+        return -1;
+    }
+    if (merge_vm_file(a, vb) != 0) {
+        mq_vm_board_free(vb);
+        mq_vm_file_close(*f);
+        *f = NULL;
         return -1;
     }
     return 0;
@@ -257,9 +379,12 @@ int mq_cmd_run(int argc, char **argv)
                .console = "stdio"},
         .console = "stdio",
     };
+    struct mq_vm_file *vmf = NULL;
+    struct mq_vm_board vb;
     char err[512];
     int status = 0, ret;
 
+    memset(&vb, 0, sizeof(vb));
     ret = parse_args(argc, argv, &a);
     if (ret) {
         if (ret > 0)
@@ -267,6 +392,8 @@ int mq_cmd_run(int argc, char **argv)
         return ret > 0 ? 0 : MQ_EXIT_USAGE;
     }
     a.vm.console = a.console;
+    if (a.vm_file && open_vm_file(&a, &vmf, &vb) != 0)
+        return MQ_EXIT_USAGE;
     if (a.trace_path) {
         a.vm.trace = fopen(a.trace_path, "w");
         if (!a.vm.trace) {
@@ -277,6 +404,10 @@ int mq_cmd_run(int argc, char **argv)
     ret = mq_vm_run(&a.vm, &status, err, sizeof(err));
     if (a.vm.trace)
         fclose(a.vm.trace);
+    if (vmf) {
+        mq_vm_board_free(&vb);
+        mq_vm_file_close(vmf); /* releases the lock */
+    }
     if (ret) {
         mq_cli_error("run", "%s", err);
         return MQ_EXIT_USAGE;

@@ -25,7 +25,11 @@
 #include "mem/rom.h"
 #include "block/blockdev.h"
 #include "util/file.h"
+#include "net/net.h"
+#include "util/chardev.h"
 #include "virtio/virtio_blk.h"
+#include "virtio/virtio_console.h"
+#include "virtio/virtio_net.h"
 #include "virtio/virtio_mmio.h"
 #include "virtio/virtio_rng.h"
 
@@ -59,6 +63,8 @@ struct mq_virt {
     struct mq_irq virtio_irq[VIRT_VIRTIO_SLOTS];
     unsigned virtio_used; /* slots given a device so far */
     struct mq_blockdev *disks[VIRT_VIRTIO_SLOTS];
+    struct mq_chardev *hvc_chr;
+    struct mq_virtio_console *hvc;
 };
 
 /* ---- interrupt wiring ---- */
@@ -184,6 +190,78 @@ static int add_disk(struct mq_virt *m, unsigned i, char *err, size_t errlen)
     return ret;
 }
 
+static int add_nic(struct mq_virt *m, unsigned i, char *err, size_t errlen)
+{
+    uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, (uint8_t)(0x56 + i)};
+    struct mq_net_backend *nb;
+    struct mq_virtio_dev *vdev;
+    char why[256];
+    int ret;
+
+    if (m->cfg.has_mac[i])
+        memcpy(mac, m->cfg.macs[i], 6);
+    vdev = next_slot(m, m->cfg.nets[i], err, errlen);
+    if (!vdev)
+        return -ENOSPC;
+    ret = mq_net_backend_create(m->cfg.nets[i], &nb, why, sizeof(why));
+    if (ret) {
+        snprintf(err, errlen, "%s", why);
+        return ret;
+    }
+    /* On success the NIC owns the backend and closes it. */
+    ret = mq_virtio_net_create(vdev, m->cfg.loop, nb, mac);
+    if (ret) {
+        mq_net_backend_close(nb);
+        snprintf(err, errlen, "virt: --net %s: cannot create the NIC: %s", m->cfg.nets[i],
+                 strerror(-ret));
+    }
+    return ret;
+}
+
+/* hvc0 host side: guest output to the chardev, chardev input to the guest. */
+static void hvc_to_host(void *opaque, const uint8_t *buf, size_t len)
+{
+    struct mq_virt *m = opaque;
+
+    mq_chardev_write(m->hvc_chr, buf, len);
+}
+
+static void hvc_rx_space(void *opaque)
+{
+    struct mq_virt *m = opaque;
+
+    mq_chardev_input_space(m->hvc_chr);
+}
+
+static size_t hvc_deliver(void *opaque, const uint8_t *buf, size_t len)
+{
+    struct mq_virt *m = opaque;
+
+    return m->hvc ? mq_virtio_console_from_host(m->hvc, buf, len) : 0;
+}
+
+static int add_hvc(struct mq_virt *m, char *err, size_t errlen)
+{
+    const struct mq_virtio_console_host host = {
+        .to_host = hvc_to_host, .rx_space = hvc_rx_space, .opaque = m};
+    const struct mq_chardev_hooks hooks = {.deliver = hvc_deliver, .name = "hvc0", .opaque = m};
+    struct mq_virtio_dev *vdev = next_slot(m, "hvc0", err, errlen);
+    char why[256];
+    int ret;
+
+    if (!vdev)
+        return -ENOSPC;
+    ret = mq_virtio_console_create(vdev, m->cfg.loop, &host, &m->hvc);
+    if (ret) {
+        snprintf(err, errlen, "virt: cannot create virtio-console: %s", strerror(-ret));
+        return ret;
+    }
+    ret = mq_chardev_open(m->cfg.hvc, m->cfg.loop, &hooks, &m->hvc_chr, why, sizeof(why));
+    if (ret)
+        snprintf(err, errlen, "--hvc %s: %s", m->cfg.hvc, why);
+    return ret;
+}
+
 static int create_virtio_devices(struct mq_virt *m, char *err, size_t errlen)
 {
     struct mq_virtio_dev *vdev;
@@ -191,6 +269,11 @@ static int create_virtio_devices(struct mq_virt *m, char *err, size_t errlen)
 
     for (unsigned i = 0; i < m->cfg.ndisks; i++) {
         ret = add_disk(m, i, err, errlen);
+        if (ret)
+            return ret;
+    }
+    for (unsigned i = 0; i < m->cfg.nnets; i++) {
+        ret = add_nic(m, i, err, errlen);
         if (ret)
             return ret;
     }
@@ -204,6 +287,8 @@ static int create_virtio_devices(struct mq_virt *m, char *err, size_t errlen)
             return ret;
         }
     }
+    if (m->cfg.hvc)
+        return add_hvc(m, err, errlen);
     return 0;
 }
 
@@ -331,7 +416,9 @@ void mq_virt_destroy(struct mq_virt *m)
         return;
     for (unsigned i = 0; i < m->nharts; i++)
         rv_hart_destroy(m->harts[i]);
-    /* Devices first: the disks must outlive the virtio-blk models using them. */
+    /* hvc input stops first; then devices; the disks outlive virtio-blk. */
+    mq_chardev_close(m->hvc_chr);
+    m->hvc_chr = NULL;
     mq_bus_destroy_devices(&m->bus);
     for (unsigned i = 0; i < VIRT_VIRTIO_SLOTS; i++)
         mq_blockdev_close(m->disks[i]);

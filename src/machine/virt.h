@@ -57,6 +57,14 @@ struct mq_virt_config {
     struct mq_virt_disk disks[MQ_VIRT_VIRTIO_SLOTS];
     unsigned ndisks;
     bool no_rng; /* leave out the virtio-rng device (present by default) */
+    /* NICs: --net specifications ("user,hostfwd=..."), eth0, eth1 ... */
+    const char *nets[MQ_VIRT_VIRTIO_SLOTS];
+    unsigned nnets;
+    /* MAC per NIC when has_mac[i]; otherwise 52:54:00:12:34:56 + i. */
+    uint8_t macs[MQ_VIRT_VIRTIO_SLOTS][6];
+    bool has_mac[MQ_VIRT_VIRTIO_SLOTS];
+    /* virtio-console (hvc0) backend: "pty", "socket:PATH", "file:PATH"; NULL: none. */
+    const char *hvc;
     /* Bytes the guest writes to the UART. Called from hart threads. */
     void (*console_out)(void *opaque, const uint8_t *buf, size_t len);
     void *console_opaque;
