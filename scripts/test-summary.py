@@ -27,8 +27,10 @@ def count_log(path):
         name = rec.get('name', '?')
         result = rec.get('result', 'ERROR')
         tap_pass = tap_fail = 0
-        if rec.get('protocol') == 'tap' or 'tap' in str(rec.get('protocol', '')):
-            for out in (rec.get('stdo') or '').splitlines():
+        out_text = rec.get('stdout') or rec.get('stdo') or ''
+        # TAP output is recognised by its plan line ("1..N").
+        if re.search(r'^1\.\.\d+\s*$', out_text, re.M):
+            for out in out_text.splitlines():
                 m = TAP_LINE.match(out.strip())
                 if not m:
                     continue
