@@ -200,6 +200,8 @@ uint64_t rv_exec_sret(struct rv_hart *h, const struct rv_insn *in, uint64_t pc);
 /* Recompute derived state after priv/mstatus changes. */
 void rv_update_mode(struct rv_hart *h);
 uint64_t rv_mip_read(const struct rv_hart *h);
+/* mip as CSRRS/CSRRC see it: the software SEIP bit only (priv spec 3.1.9). */
+uint64_t rv_mip_rmw_value(const struct rv_hart *h);
 
 /* ---- csr.c ---- */
 /* Read/write a CSR for the CSR instructions. False: illegal instruction. */

@@ -14,6 +14,13 @@ uint64_t rv_mip_read(const struct rv_hart *h)
     return h->mip_sw | hw;
 }
 
+uint64_t rv_mip_rmw_value(const struct rv_hart *h)
+{
+    uint64_t hw = __atomic_load_n(&h->mip_hw, __ATOMIC_ACQUIRE);
+
+    return h->mip_sw | (hw & ~(1ull << RV_IRQ_SEI));
+}
+
 static uint64_t data_key(const struct rv_hart *h)
 {
     unsigned priv = rv_data_priv(h);
