@@ -114,7 +114,12 @@ static void test_alarm_fires(void)
 
     waited = wait_level(&irq, 2000);
     CHECK(rec_irq_level(&irq));
-    CHECK(waited < 150 * MS); /* fired about 50 ms after being armed */
+    /*
+     * Fires about 50 ms after being armed. The bound is loose on purpose:
+     * sanitizer builds on a loaded CI host can delay the timer thread;
+     * "never fires" is caught by the level check above.
+     */
+    CHECK(waited < 1500 * MS);
     CHECK(read_time(r) >= alarm);
     CHECK_EQ(rd(r, ALARM_STATUS), 0);
 
