@@ -8,7 +8,7 @@ TSAN_BUILD ?= build-tsan
 MESON_OPTS ?=
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps check check-release check-asan demo clean fuzz bench
+.PHONY: all deps check check-release check-asan check-tsan demo clean fuzz bench
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -16,6 +16,10 @@ all: $(BUILD)/build.ninja
 
 $(BUILD)/build.ninja:
 	meson setup $(BUILD) --buildtype=debugoptimized $(MESON_OPTS)
+
+$(TSAN_BUILD)/build.ninja:
+	CC=clang meson setup $(TSAN_BUILD) --buildtype=debugoptimized \
+	  -Db_sanitize=thread -Db_lundef=false $(MESON_OPTS)
 
 $(ASAN_BUILD)/build.ninja:
 	CC=clang meson setup $(ASAN_BUILD) --buildtype=debug \
@@ -27,13 +31,16 @@ deps:
 # Release build runs every suite; the sanitizer build runs unit, ISA and
 # fuzz-corpus suites. The summary line is "N passed, N failed".
 check: deps
-	@rm -f $(BUILD)/meson-logs/testlog*.json $(ASAN_BUILD)/meson-logs/testlog.json
+	@rm -f $(BUILD)/meson-logs/testlog*.json $(ASAN_BUILD)/meson-logs/testlog.json \
+	    $(TSAN_BUILD)/meson-logs/testlog.json
 	@status=0; \
 	$(MAKE) --no-print-directory check-release || status=1; \
 	$(MAKE) --no-print-directory check-asan || status=1; \
+	$(MAKE) --no-print-directory check-tsan || status=1; \
 	python3 scripts/test-summary.py $(BUILD)/meson-logs/testlog-main.json \
 	    $(BUILD)/meson-logs/testlog-guest.json \
-	    $(ASAN_BUILD)/meson-logs/testlog.json || status=1; \
+	    $(ASAN_BUILD)/meson-logs/testlog.json \
+	    $(TSAN_BUILD)/meson-logs/testlog.json || status=1; \
 	exit $$status
 
 # Guest boots run one at a time: several multi-hart VMs on a small host
@@ -54,6 +61,14 @@ check-asan: $(ASAN_BUILD)/build.ninja
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	meson test -C $(ASAN_BUILD) --num-processes $(JOBS) --print-errorlogs \
 	    --suite unit --suite isa --suite fuzz
+
+# Threaded code (hart threads, I/O thread, devices) under ThreadSanitizer:
+# the unit tests and the ISA programs, including the two-hart atomics test.
+check-tsan: $(TSAN_BUILD)/build.ninja
+	ninja -C $(TSAN_BUILD)
+	TSAN_OPTIONS=halt_on_error=1 \
+	meson test -C $(TSAN_BUILD) --num-processes $(JOBS) --print-errorlogs \
+	    --suite unit --suite isa --no-suite dma
 
 demo: deps all
 	@scripts/demo.sh $(BUILD)

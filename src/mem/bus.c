@@ -138,12 +138,56 @@ static const struct mq_bus_region *find_dev(const struct mq_bus *bus, uint64_t a
     return r;
 }
 
+/*
+ * Aligned RAM accesses of 1/2/4/8 bytes are single-copy atomic, as on real
+ * hardware: harts on other threads may access the same word (relaxed
+ * atomics compile to plain loads/stores on the hosts we target).
+ */
+static bool ram_atomic_read(struct mq_bus *bus, uint64_t addr, unsigned size, uint64_t *val)
+{
+    void *p;
+
+    if (!bus->ram || (addr & (size - 1)) || size > 8 || (size & (size - 1)))
+        return false;
+    p = mq_guest_mem_ptr(bus->ram, addr, size);
+    if (!p)
+        return false;
+    switch (size) {
+    case 1: *val = __atomic_load_n((uint8_t *)p, __ATOMIC_RELAXED); break;
+    case 2: *val = __atomic_load_n((uint16_t *)p, __ATOMIC_RELAXED); break;
+    case 4: *val = __atomic_load_n((uint32_t *)p, __ATOMIC_RELAXED); break;
+    default: *val = __atomic_load_n((uint64_t *)p, __ATOMIC_RELAXED); break;
+    }
+    return true;
+}
+
+static bool ram_atomic_write(struct mq_bus *bus, uint64_t addr, unsigned size, uint64_t val)
+{
+    void *p;
+
+    if (!bus->ram || (addr & (size - 1)) || size > 8 || (size & (size - 1)))
+        return false;
+    p = mq_guest_mem_ptr(bus->ram, addr, size);
+    if (!p)
+        return false;
+    switch (size) {
+    case 1: __atomic_store_n((uint8_t *)p, (uint8_t)val, __ATOMIC_RELAXED); break;
+    case 2: __atomic_store_n((uint16_t *)p, (uint16_t)val, __ATOMIC_RELAXED); break;
+    case 4: __atomic_store_n((uint32_t *)p, (uint32_t)val, __ATOMIC_RELAXED); break;
+    default: __atomic_store_n((uint64_t *)p, val, __ATOMIC_RELAXED); break;
+    }
+    mq_guest_mem_written(bus->ram, addr, size);
+    return true;
+}
+
 int mq_bus_read(struct mq_bus *bus, uint64_t addr, unsigned size, uint64_t *val)
 {
     const struct mq_bus_region *r;
     uint64_t off;
     uint8_t buf[8] = {0};
 
+    if (ram_atomic_read(bus, addr, size, val))
+        return 0;
     if (bus->ram && mq_guest_mem_read(bus->ram, addr, buf, size) == 0) {
         *val = mq_get_le64(buf);
         return 0;
@@ -162,6 +206,8 @@ int mq_bus_write(struct mq_bus *bus, uint64_t addr, unsigned size, uint64_t val)
 
     if (size > 8)
         return -EFAULT;
+    if (ram_atomic_write(bus, addr, size, val))
+        return 0;
     mq_put_le64(buf, val);
     if (bus->ram && mq_guest_mem_write(bus->ram, addr, buf, size) == 0)
         return 0;

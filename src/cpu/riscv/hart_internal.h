@@ -303,6 +303,14 @@ static inline unsigned rv_tlb_index(uint64_t va)
     {                                                                                \
         const struct rv_tlb_entry *e = &h->tlb_r[rv_tlb_index(va)];                  \
         if (likely(e->tag == ((va & ~0xfffull) | h->data_key) &&                     \
+                   (va & (sizeof(type) - 1)) == 0)) {                                \
+            /* Aligned guest accesses are single-copy atomic (relaxed): other */     \
+            /* harts may access the same word; plain movs on x86 and arm64. */       \
+            *out = (uint64_t)(type)__atomic_load_n(                                  \
+                (const u##type *)(uintptr_t)(va + e->addend), __ATOMIC_RELAXED);     \
+            return true;                                                             \
+        }                                                                            \
+        if (likely(e->tag == ((va & ~0xfffull) | h->data_key) &&                     \
                    (va & 0xfff) <= 4096 - sizeof(type))) {                           \
             type v;                                                                  \
             memcpy(&v, (const void *)(uintptr_t)(va + e->addend), sizeof(type));     \
@@ -315,6 +323,15 @@ static inline unsigned rv_tlb_index(uint64_t va)
         *out = (uint64_t)(type)raw;                                                  \
         return true;                                                                 \
     }
+
+/*
+ * Unsigned twin of each load type for the atomic load: u##int8_t is
+ * uint8_t already; these make u##uint8_t work too.
+ */
+typedef uint8_t uuint8_t;
+typedef uint16_t uuint16_t;
+typedef uint32_t uuint32_t;
+typedef uint64_t uuint64_t;
 
 RV_DEFINE_LOAD(rv_load_u8, uint8_t)
 RV_DEFINE_LOAD(rv_load_u16, uint16_t)
@@ -338,8 +355,12 @@ RV_DEFINE_LOAD(rv_load_s32, int32_t)
             uint8_t *p = (uint8_t *)(uintptr_t)(va + e->addend);                     \
             uint64_t page = (uint64_t)(p - h->ram->host) >> MQ_PAGE_SHIFT;           \
             if (likely(!mq_guest_mem_page_has_code(h->ram, page))) {                 \
-                type v = (type)val;                                                  \
-                memcpy(p, &v, sizeof(type));                                         \
+                if (likely((va & (sizeof(type) - 1)) == 0)) {                        \
+                    __atomic_store_n((type *)p, (type)val, __ATOMIC_RELAXED);        \
+                } else {                                                             \
+                    type v = (type)val;                                              \
+                    memcpy(p, &v, sizeof(type));                                     \
+                }                                                                    \
                 return true;                                                         \
             }                                                                        \
         }                                                                            \
