@@ -11,6 +11,7 @@
  * fp_round_pack(). The host fast path sits in front of it (see fpu.h).
  */
 #include "cpu/riscv/fpu.h"
+#include "cpu/riscv/fpu_host.h"
 
 #include <string.h>
 
@@ -19,25 +20,6 @@
  * with no excess precision (x87 would round twice): SSE2 math on x86-64,
  * or AArch64.
  */
-#if defined(__x86_64__) && defined(__SSE2_MATH__)
-#define RV_FPU_HOST_OK 1
-#elif defined(__aarch64__)
-#define RV_FPU_HOST_OK 1
-#else
-#define RV_FPU_HOST_OK 0
-#endif
-
-#ifndef RV_FPU_HOST_FAST
-#define RV_FPU_HOST_FAST RV_FPU_HOST_OK
-#endif
-
-#if RV_FPU_HOST_FAST && !RV_FPU_HOST_OK
-#error "RV_FPU_HOST_FAST needs x86-64 with SSE2 math, or AArch64"
-#endif
-#if defined(__x86_64__)
-#include <emmintrin.h>
-#endif
-
 typedef unsigned __int128 u128;
 
 struct fp_fmt {
@@ -57,20 +39,6 @@ struct fp_unp {
     int32_t exp; /* unbiased; for FP_FINITE only */
     uint64_t sig; /* bit 62 set; for FP_FINITE only */
 };
-
-static bool fp_host_fast = true;
-
-bool rv_fpu_host_fast_available(void)
-{
-    return RV_FPU_HOST_FAST;
-}
-
-bool rv_fpu_set_host_fast(bool on)
-{
-    bool old = fp_host_fast;
-    fp_host_fast = on;
-    return old;
-}
 
 /* ---- bit-level helpers ------------------------------------------------ */
 
@@ -299,34 +267,6 @@ static inline bool fp_zero_sum_sign(bool sa, bool sb, unsigned rm)
 {
     return sa == sb ? sa : rm == RV_RM_RDN;
 }
-
-/* Host square roots: correctly rounded hardware instructions, without the
- * errno handling that sqrt() carries. */
-static inline double host_sqrt64(double x)
-{
-#if defined(__x86_64__)
-    return _mm_cvtsd_f64(_mm_sqrt_sd(_mm_setzero_pd(), _mm_set_sd(x)));
-#elif defined(__aarch64__)
-    double r;
-    __asm__("fsqrt %d0, %d1" : "=w"(r) : "w"(x));
-    return r;
-#else
-    return __builtin_sqrt(x);
-#endif
-}
-
-#if RV_FPU_HOST_FAST
-static inline float host_sqrt32(float x)
-{
-#if defined(__x86_64__)
-    return _mm_cvtss_f32(_mm_sqrt_ss(_mm_set_ss(x)));
-#else
-    float r;
-    __asm__("fsqrt %s0, %s1" : "=w"(r) : "w"(x));
-    return r;
-#endif
-}
-#endif
 
 /* ---- software operations --------------------------------------------- */
 
@@ -695,291 +635,35 @@ static uint64_t fp_convert(const struct fp_fmt *to, const struct fp_fmt *from,
     }
 }
 
-/* ---- host fast path ---------------------------------------------------- */
-
-#if RV_FPU_HOST_FAST
-static inline double f64_from_bits(uint64_t v)
-{
-    double d;
-    memcpy(&d, &v, sizeof(d));
-    return d;
-}
-
-static inline uint64_t f64_bits(double d)
-{
-    uint64_t v;
-    memcpy(&v, &d, sizeof(v));
-    return v;
-}
-
-static inline float f32_from_bits(uint32_t v)
-{
-    float d;
-    memcpy(&d, &v, sizeof(d));
-    return d;
-}
-
-static inline uint32_t f32_bits(float d)
-{
-    uint32_t v;
-    memcpy(&v, &d, sizeof(v));
-    return v;
-}
-
-static inline bool fast_on(unsigned rm)
-{
-    return rm == RV_RM_RNE && fp_host_fast;
-}
-
-static inline bool f64_finite(uint64_t a)
-{
-    return ((a >> 52) & 0x7ff) != 0x7ff;
-}
-
-static inline bool f32_finite(uint32_t a)
-{
-    return ((a >> 23) & 0xff) != 0xff;
-}
-
-/*
- * A result strictly above the smallest normal and finite cannot have
- * overflowed or be tiny (a value that rounds to exactly 2^emin may be tiny,
- * so that one is excluded), and its flags can only be NX.
- */
-static inline bool f64_safe_result(uint64_t r)
-{
-    uint64_t mag = r & ~(1ull << 63);
-    return mag > 0x0010000000000000ull && mag < 0x7ff0000000000000ull;
-}
-
-static inline bool f32_safe_result(uint32_t r)
-{
-    uint32_t mag = r & ~(1u << 31);
-    return mag > 0x00800000u && mag < 0x7f800000u;
-}
-
-/* Odd part of the integer significand of a finite non-zero binary64. */
-static inline uint64_t f64_odd_sig(uint64_t a)
-{
-    uint64_t m = a & ((1ull << 52) - 1);
-    if ((a >> 52) & 0x7ff)
-        m |= 1ull << 52;
-    return m >> __builtin_ctzll(m);
-}
-
-/* Knuth's TwoSum: the rounding error of s = x + y, exact without overflow. */
-static inline bool f64_sum_inexact(double x, double y, double s)
-{
-    double yy = s - x;
-    double xx = s - yy;
-    return (x - xx) + (y - yy) != 0;
-}
-
-static inline bool f32_sum_inexact(float x, float y, float s)
-{
-    float yy = s - x;
-    float xx = s - yy;
-    return (x - xx) + (y - yy) != 0;
-}
-
-static bool f64_fast_add(uint64_t a, uint64_t b, uint64_t *res,
-                         unsigned *flags)
-{
-    if (!f64_finite(a) || !f64_finite(b))
-        return false;
-    double x = f64_from_bits(a), y = f64_from_bits(b), s = x + y;
-    uint64_t r = f64_bits(s);
-    if (!f64_safe_result(r))
-        return false;
-    if (f64_sum_inexact(x, y, s))
-        *flags |= RV_FFLAG_NX;
-    *res = r;
-    return true;
-}
-
-static bool f64_fast_mul(uint64_t a, uint64_t b, uint64_t *res,
-                         unsigned *flags)
-{
-    if (!f64_finite(a) || !f64_finite(b))
-        return false;
-    uint64_t r = f64_bits(f64_from_bits(a) * f64_from_bits(b));
-    if (!f64_safe_result(r))
-        return false;
-    /* In the normal range the product is exact iff the product of the odd
-     * parts of the significands fits in 53 bits. */
-    u128 p = (u128)f64_odd_sig(a) * f64_odd_sig(b);
-    if (p >> 53)
-        *flags |= RV_FFLAG_NX;
-    *res = r;
-    return true;
-}
-
-static bool f64_fast_div(uint64_t a, uint64_t b, uint64_t *res,
-                         unsigned *flags)
-{
-    if (!f64_finite(a) || !f64_finite(b))
-        return false;
-    uint64_t r = f64_bits(f64_from_bits(a) / f64_from_bits(b));
-    if (!f64_safe_result(r))
-        return false;
-    /* q = a/b exactly iff q*b == a; since q*b is within 2^-52 of a
-     * relatively, comparing odd parts of the significands decides it. */
-    u128 p = (u128)f64_odd_sig(r) * f64_odd_sig(b);
-    if (p != f64_odd_sig(a))
-        *flags |= RV_FFLAG_NX;
-    *res = r;
-    return true;
-}
-
-static bool f64_fast_sqrt(uint64_t a, uint64_t *res, unsigned *flags)
-{
-    /* Positive, non-zero, finite: the root is always a normal number. */
-    if (a == 0 || a >= 0x7ff0000000000000ull)
-        return false;
-    uint64_t r = f64_bits(host_sqrt64(f64_from_bits(a)));
-    uint64_t o = f64_odd_sig(r);
-    if ((u128)o * o != f64_odd_sig(a))
-        *flags |= RV_FFLAG_NX;
-    *res = r;
-    return true;
-}
-
-static bool f32_fast_add(uint32_t a, uint32_t b, uint32_t *res,
-                         unsigned *flags)
-{
-    if (!f32_finite(a) || !f32_finite(b))
-        return false;
-    float x = f32_from_bits(a), y = f32_from_bits(b), s = x + y;
-    uint32_t r = f32_bits(s);
-    if (!f32_safe_result(r))
-        return false;
-    if (f32_sum_inexact(x, y, s))
-        *flags |= RV_FFLAG_NX;
-    *res = r;
-    return true;
-}
-
-static bool f32_fast_mul(uint32_t a, uint32_t b, uint32_t *res,
-                         unsigned *flags)
-{
-    if (!f32_finite(a) || !f32_finite(b))
-        return false;
-    /* The binary64 product of two binary32 values is exact. */
-    double p = (double)f32_from_bits(a) * (double)f32_from_bits(b);
-    float s = (float)p;
-    uint32_t r = f32_bits(s);
-    if (!f32_safe_result(r))
-        return false;
-    if ((double)s != p)
-        *flags |= RV_FFLAG_NX;
-    *res = r;
-    return true;
-}
-
-static bool f32_fast_div(uint32_t a, uint32_t b, uint32_t *res,
-                         unsigned *flags)
-{
-    if (!f32_finite(a) || !f32_finite(b))
-        return false;
-    float x = f32_from_bits(a), y = f32_from_bits(b), q = x / y;
-    uint32_t r = f32_bits(q);
-    if (!f32_safe_result(r))
-        return false;
-    if ((double)q * (double)y != (double)x) /* exact binary64 product */
-        *flags |= RV_FFLAG_NX;
-    *res = r;
-    return true;
-}
-
-static bool f32_fast_sqrt(uint32_t a, uint32_t *res, unsigned *flags)
-{
-    if (a == 0 || a >= 0x7f800000u)
-        return false;
-    float x = f32_from_bits(a), s = host_sqrt32(x);
-    if ((double)s * (double)s != (double)x)
-        *flags |= RV_FFLAG_NX;
-    *res = f32_bits(s);
-    return true;
-}
-
-/*
- * binary32 fused multiply-add: the binary64 product is exact and TwoSum gives
- * the error of the binary64 sum s. If s is exact, rounding it to binary32 is
- * the single rounding we want. If not, s and the exact sum lie on the same
- * side of every binary32 rounding boundary unless s is itself a midpoint
- * between two binary32 values (midpoints are binary64 values), so only that
- * case is left to the software path.
- */
-static bool f32_fast_muladd(uint32_t a, uint32_t b, uint32_t c, bool neg_prod,
-                            bool neg_add, uint32_t *res, unsigned *flags)
-{
-    if (!f32_finite(a) || !f32_finite(b) || !f32_finite(c))
-        return false;
-    double p = (double)f32_from_bits(a) * (double)f32_from_bits(b);
-    double z = (double)f32_from_bits(c);
-    if (neg_prod)
-        p = -p;
-    if (neg_add)
-        z = -z;
-    double s = p + z;
-    bool sum_inexact = f64_sum_inexact(p, z, s);
-    if (sum_inexact && (f64_bits(s) & 0x1fffffffu) == 0x10000000u)
-        return false;
-    float r = (float)s;
-    uint32_t rb = f32_bits(r);
-    if (!f32_safe_result(rb))
-        return false;
-    if (sum_inexact || (double)r != s)
-        *flags |= RV_FFLAG_NX;
-    *res = rb;
-    return true;
-}
-#endif /* RV_FPU_HOST_FAST */
-
-/*
- * Return the host result when the fast path is on and `call` (which stores
- * into fast_r, declared here with `type`) accepts the operands.
- */
-#if RV_FPU_HOST_FAST
-#define FAST_TRY(type, call)                                                 \
-    do {                                                                     \
-        type fast_r;                                                         \
-        if (fast_on(rm) && (call))                                           \
-            return fast_r;                                                   \
-    } while (0)
-#else
-#define FAST_TRY(type, call) ((void)0)
-#endif
-
 /* ---- public API ----------------------------------------------------------- */
 
 uint32_t rv_f32_add(uint32_t a, uint32_t b, unsigned rm, unsigned *flags)
 {
-    FAST_TRY(uint32_t, f32_fast_add(a, b, &fast_r, flags));
+    FAST_TRY(uint32_t, rv_fpu_fast_f32_add(a, b, &fast_r, flags));
     return (uint32_t)fp_add(&FMT32, a, b, false, rm, flags);
 }
 
 uint32_t rv_f32_sub(uint32_t a, uint32_t b, unsigned rm, unsigned *flags)
 {
-    FAST_TRY(uint32_t, f32_fast_add(a, b ^ 0x80000000u, &fast_r, flags));
+    FAST_TRY(uint32_t, rv_fpu_fast_f32_add(a, b ^ 0x80000000u, &fast_r, flags));
     return (uint32_t)fp_add(&FMT32, a, b, true, rm, flags);
 }
 
 uint32_t rv_f32_mul(uint32_t a, uint32_t b, unsigned rm, unsigned *flags)
 {
-    FAST_TRY(uint32_t, f32_fast_mul(a, b, &fast_r, flags));
+    FAST_TRY(uint32_t, rv_fpu_fast_f32_mul(a, b, &fast_r, flags));
     return (uint32_t)fp_mul(&FMT32, a, b, rm, flags);
 }
 
 uint32_t rv_f32_div(uint32_t a, uint32_t b, unsigned rm, unsigned *flags)
 {
-    FAST_TRY(uint32_t, f32_fast_div(a, b, &fast_r, flags));
+    FAST_TRY(uint32_t, rv_fpu_fast_f32_div(a, b, &fast_r, flags));
     return (uint32_t)fp_div(&FMT32, a, b, rm, flags);
 }
 
 uint32_t rv_f32_sqrt(uint32_t a, unsigned rm, unsigned *flags)
 {
-    FAST_TRY(uint32_t, f32_fast_sqrt(a, &fast_r, flags));
+    FAST_TRY(uint32_t, rv_fpu_fast_f32_sqrt(a, &fast_r, flags));
     return (uint32_t)fp_sqrt(&FMT32, a, rm, flags);
 }
 
@@ -987,7 +671,7 @@ uint32_t rv_f32_muladd(uint32_t a, uint32_t b, uint32_t c,
                        bool negate_product, bool negate_addend,
                        unsigned rm, unsigned *flags)
 {
-    FAST_TRY(uint32_t, f32_fast_muladd(a, b, c, negate_product, negate_addend,
+    FAST_TRY(uint32_t, rv_fpu_fast_f32_muladd(a, b, c, negate_product, negate_addend,
                                        &fast_r, flags));
     return (uint32_t)fp_muladd(&FMT32, a, b, c, negate_product,
                                negate_addend, rm, flags);
@@ -995,31 +679,31 @@ uint32_t rv_f32_muladd(uint32_t a, uint32_t b, uint32_t c,
 
 uint64_t rv_f64_add(uint64_t a, uint64_t b, unsigned rm, unsigned *flags)
 {
-    FAST_TRY(uint64_t, f64_fast_add(a, b, &fast_r, flags));
+    FAST_TRY(uint64_t, rv_fpu_fast_f64_add(a, b, &fast_r, flags));
     return fp_add(&FMT64, a, b, false, rm, flags);
 }
 
 uint64_t rv_f64_sub(uint64_t a, uint64_t b, unsigned rm, unsigned *flags)
 {
-    FAST_TRY(uint64_t, f64_fast_add(a, b ^ (1ull << 63), &fast_r, flags));
+    FAST_TRY(uint64_t, rv_fpu_fast_f64_add(a, b ^ (1ull << 63), &fast_r, flags));
     return fp_add(&FMT64, a, b, true, rm, flags);
 }
 
 uint64_t rv_f64_mul(uint64_t a, uint64_t b, unsigned rm, unsigned *flags)
 {
-    FAST_TRY(uint64_t, f64_fast_mul(a, b, &fast_r, flags));
+    FAST_TRY(uint64_t, rv_fpu_fast_f64_mul(a, b, &fast_r, flags));
     return fp_mul(&FMT64, a, b, rm, flags);
 }
 
 uint64_t rv_f64_div(uint64_t a, uint64_t b, unsigned rm, unsigned *flags)
 {
-    FAST_TRY(uint64_t, f64_fast_div(a, b, &fast_r, flags));
+    FAST_TRY(uint64_t, rv_fpu_fast_f64_div(a, b, &fast_r, flags));
     return fp_div(&FMT64, a, b, rm, flags);
 }
 
 uint64_t rv_f64_sqrt(uint64_t a, unsigned rm, unsigned *flags)
 {
-    FAST_TRY(uint64_t, f64_fast_sqrt(a, &fast_r, flags));
+    FAST_TRY(uint64_t, rv_fpu_fast_f64_sqrt(a, &fast_r, flags));
     return fp_sqrt(&FMT64, a, rm, flags);
 }
 
