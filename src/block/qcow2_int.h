@@ -239,4 +239,11 @@ int qcow2_read_snapshots(struct qcow2 *s, char *err, size_t errlen);
 int qcow2_load_snapshot_l1(struct qcow2 *s, const struct qcow2_snapshot *sn, uint64_t *l1);
 void qcow2_free_snapshots(struct qcow2_snapshot *sn, uint32_t n);
 
+/*
+ * The path of an image's backing file: name as stored in the header,
+ * relative names resolved against image's directory. malloc'd; NULL on
+ * allocation failure.
+ */
+char *qcow2_resolve_backing(const char *image, const char *name);
+
 #endif
