@@ -125,7 +125,7 @@ static void *hart_thread(void *p)
     return NULL;
 }
 
-static int start_harts(struct vm *vm, sigset_t *blocked, char *err, size_t errlen)
+static int start_harts(struct vm *vm, char *err, size_t errlen)
 {
     unsigned n = mq_virt_nharts(vm->board);
 
@@ -149,7 +149,6 @@ static int start_harts(struct vm *vm, sigset_t *blocked, char *err, size_t errle
             return -ret;
         }
     }
-    (void)blocked;
     return 0;
 }
 
@@ -230,7 +229,7 @@ static int run_until_stop(struct vm *vm, char *err, size_t errlen)
     sigaddset(&sigs, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &sigs, &old);
     for (;;) {
-        ret = start_harts(vm, &sigs, err, errlen);
+        ret = start_harts(vm, err, errlen);
         if (ret)
             break;
         wait_for_stop(vm, &sigs);

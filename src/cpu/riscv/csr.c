@@ -243,6 +243,16 @@ bool rv_csr_read(struct rv_hart *h, unsigned csr, uint64_t *val)
     }
 }
 
+uint64_t rv_csr_rmw_base(const struct rv_hart *h, unsigned csr, uint64_t read)
+{
+    /*
+     * Priv spec 3.1.9: CSRRS/CSRRC on mip use only the software-writable
+     * SEIP bit as the old value, not the PLIC signal ORed into reads;
+     * otherwise setting SSIP would latch a passing external interrupt.
+     */
+    return csr == CSR_MIP ? rv_mip_rmw_value(h) : read;
+}
+
 static void fp_csr_write(struct rv_hart *h, unsigned csr, uint64_t val)
 {
     if (csr == CSR_FFLAGS)

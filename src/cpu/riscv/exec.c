@@ -260,12 +260,7 @@ static uint64_t csr_op(struct rv_hart *h, const struct rv_insn *in, unsigned f3,
         return h->pc;
     }
     if (do_write) {
-        /*
-         * Priv spec 3.1.9: CSRRS/CSRRC on mip use only the software-writable
-         * SEIP bit as the old value, not the PLIC signal ORed into reads;
-         * otherwise setting SSIP would latch a passing external interrupt.
-         */
-        uint64_t base = (csr == 0x344 && (f3 & 3) != 1) ? rv_mip_rmw_value(h) : old;
+        uint64_t base = (f3 & 3) == 1 ? old : rv_csr_rmw_base(h, csr, old);
         switch (f3 & 3) {
         case 1: val = src; break;
         case 2: val = base | src; break;

@@ -207,6 +207,8 @@ uint64_t rv_mip_rmw_value(const struct rv_hart *h);
 /* Read/write a CSR for the CSR instructions. False: illegal instruction. */
 bool rv_csr_read(struct rv_hart *h, unsigned csr, uint64_t *val);
 bool rv_csr_write(struct rv_hart *h, unsigned csr, uint64_t val);
+/* The old value CSRRS/CSRRC modify (read is what rd receives). */
+uint64_t rv_csr_rmw_base(const struct rv_hart *h, unsigned csr, uint64_t read);
 /* True when CSR csr exists and may be accessed at the current privilege. */
 bool rv_csr_accessible(struct rv_hart *h, unsigned csr, bool write);
 
