@@ -75,6 +75,21 @@ struct mq_virt_config {
 
 struct mq_virt;
 
+/* Counters of one disk (vda = 0), since the machine was created. */
+struct mq_virt_disk_stats {
+    uint64_t rd_reqs, rd_bytes;
+    uint64_t wr_reqs, wr_bytes;
+    uint64_t flush_reqs;
+    uint64_t errors; /* requests completed with an I/O error */
+};
+
+/* Counters of one NIC (eth0 = 0), guest view: tx is guest to network. */
+struct mq_virt_nic_stats {
+    uint64_t tx_frames, tx_bytes, tx_dropped;
+    uint64_t rx_frames, rx_bytes, rx_dropped;
+    bool link_up;
+};
+
 /*
  * Build the machine and load its boot images. Returns 0, or -errno with a
  * one-line reason in err (naming the file and the problem).
