@@ -58,6 +58,14 @@ unsigned rv_hart_id(const struct rv_hart *h);
 /* Instructions retired since reset (minstret without guest writes). */
 uint64_t rv_hart_retired(const struct rv_hart *h);
 
+/* Counters since reset, for statistics. Thread-safe (a recent value while the hart runs). */
+struct rv_hart_counters {
+    uint64_t instret;     /* instructions retired */
+    uint64_t traps;       /* exceptions and interrupts taken */
+    uint64_t page_faults; /* instruction, load and store page faults */
+};
+void rv_hart_get_counters(const struct rv_hart *h, struct rv_hart_counters *out);
+
 /* Raise or lower an external interrupt input (MSIP, MEIP, SEIP). Thread-safe. */
 void rv_hart_set_irq(struct rv_hart *h, unsigned irq_bit, bool level);
 /* New machine timer compare value (from the CLINT). Thread-safe. */
