@@ -9,6 +9,7 @@ int mq_cmd_create(int argc, char **argv);
 int mq_cmd_info(int argc, char **argv);
 int mq_cmd_config(int argc, char **argv);
 int mq_cmd_clone(int argc, char **argv);
+int mq_cmd_snapshot(int argc, char **argv);
 int mq_cmd_export(int argc, char **argv);
 int mq_cmd_import(int argc, char **argv);
 int mq_cmd_img(int argc, char **argv);

@@ -19,6 +19,7 @@ static const struct command commands[] = {
     {"create", mq_cmd_create, "create a VM file (NAME.vm: disk and configuration in one)"},
     {"info", mq_cmd_info, "show a VM file: configuration, sizes, snapshots"},
     {"config", mq_cmd_config, "show or change the configuration inside a VM file"},
+    {"snapshot", mq_cmd_snapshot, "save, load, list or delete snapshots (running or stopped VM)"},
     {"clone", mq_cmd_clone, "copy a VM file (full or linked)"},
     {"import", mq_cmd_import, "recreate a VM from an export archive"},
     {"export", mq_cmd_export, "pack a VM and its disks into one compressed archive"},

@@ -12,6 +12,7 @@
 #include "cli/options.h"
 #include "util/log.h"
 #include "image/vm_file.h"
+#include "vm/registry.h"
 #include "vm/vm.h"
 
 #define DEFAULT_FIRMWARE "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
@@ -61,6 +62,17 @@ static void run_usage(FILE *f)
         "  --smp N              number of harts, 1 to %u (default 1), e.g. --smp 2\n"
         "  --sv39               offer only Sv39 paging (default: Sv39 and Sv48)\n"
         "\n"
+        "Management:\n"
+        "  --name NAME          register the running VM as NAME for 'maquina list',\n"
+        "                       'stop', 'pause', 'snapshot' ... (a NAME.vm is registered\n"
+        "                       under its file name unless --name says otherwise)\n"
+        "                       Example: maquina run --kernel Image --name lab1\n"
+        "  --control PATH       serve the control API (docs/api.md) on a Unix socket\n"
+        "                       at PATH (default with a name: the registry's NAME.sock)\n"
+        "  --restore TAG        start from the machine state saved in snapshot TAG of\n"
+        "                       the system disk ('maquina snapshot web.vm save TAG').\n"
+        "                       Example: maquina run web.vm --restore before-upgrade\n"
+        "\n"
         "Console:\n"
         "  --console MODE       where the serial console goes: stdio (default),\n"
         "                       file:PATH, or none. Example: --console file:boot.log\n"
@@ -95,6 +107,9 @@ enum {
     OPT_NO_RNG,
     OPT_NET,
     OPT_HVC,
+    OPT_NAME,
+    OPT_CONTROL,
+    OPT_RESTORE,
 };
 
 static const struct option run_options[] = {
@@ -110,6 +125,9 @@ static const struct option run_options[] = {
     {"no-rng", no_argument, NULL, OPT_NO_RNG},
     {"net", required_argument, NULL, OPT_NET},
     {"hvc", required_argument, NULL, OPT_HVC},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"control", required_argument, NULL, OPT_CONTROL},
+    {"restore", required_argument, NULL, OPT_RESTORE},
     {"console", required_argument, NULL, OPT_CONSOLE},
     {"trace", required_argument, NULL, OPT_TRACE},
     {"max-insns", required_argument, NULL, OPT_MAX_INSNS},
@@ -224,6 +242,16 @@ static int parse_one(int c, struct run_args *a)
         a->vm.board.nets[a->vm.board.nnets++] = optarg;
         return 0;
     case OPT_HVC: a->vm.board.hvc = optarg; return 0;
+    case OPT_NAME:
+        if (!mq_vm_name_ok(optarg)) {
+            mq_cli_error("run", "--name '%s': a name has 1 to %u letters, digits, '.', '_' "
+                         "or '-' and does not start with '.' or '-'", optarg, MQ_VM_NAME_MAX);
+            return -1;
+        }
+        a->vm.name = optarg;
+        return 0;
+    case OPT_CONTROL: a->vm.control_path = optarg; return 0;
+    case OPT_RESTORE: a->vm.restore_tag = optarg; return 0;
     case OPT_CONSOLE: a->console = optarg; return 0;
     case OPT_TRACE: a->trace_path = optarg; return 0;
     case OPT_MAX_INSNS:
@@ -381,7 +409,7 @@ int mq_cmd_run(int argc, char **argv)
     };
     struct mq_vm_file *vmf = NULL;
     struct mq_vm_board vb;
-    char err[512];
+    char err[512], default_name[MQ_VM_NAME_MAX + 1];
     int status = 0, ret;
 
     memset(&vb, 0, sizeof(vb));
@@ -394,6 +422,22 @@ int mq_cmd_run(int argc, char **argv)
     a.vm.console = a.console;
     if (a.vm_file && open_vm_file(&a, &vmf, &vb) != 0)
         return MQ_EXIT_USAGE;
+    if (a.vm_file && !a.vm.name) {
+        /* A .vm runs under its file name, so 'maquina snapshot web.vm' finds it. */
+        if (mq_vm_name_from_path(a.vm_file, default_name, sizeof(default_name)) == 0)
+            a.vm.name = default_name;
+        else
+            mq_warn("run", "%s: the file name is not a legal VM name, so the VM is not "
+                    "registered; give --name", a.vm_file);
+    }
+    if (a.vm.restore_tag && !a.vm.board.ndisks) {
+        mq_cli_error("run", "--restore needs a system disk holding the snapshot (NAME.vm or "
+                     "--disk FILE.qcow2)");
+        return MQ_EXIT_USAGE;
+    }
+    a.vm.vm_path = a.vm_file;
+    if (!strncmp(a.console, "file:", 5))
+        a.vm.console_log = a.console + 5;
     if (a.trace_path) {
         a.vm.trace = fopen(a.trace_path, "w");
         if (!a.vm.trace) {

@@ -5,6 +5,7 @@
  * lines to the harts, loads the boot images and builds the device tree.
  */
 #include "machine/virt.h"
+#include "machine/virt_int.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -32,40 +33,6 @@
 #include "virtio/virtio_net.h"
 #include "virtio/virtio_mmio.h"
 #include "virtio/virtio_rng.h"
-
-/* The memory map (DESIGN.md, "The virt board"). */
-#define VIRT_SYSCON_BASE 0x00100000ull
-#define VIRT_RTC_BASE 0x00101000ull
-#define VIRT_CLINT_BASE 0x02000000ull
-#define VIRT_PLIC_BASE 0x0c000000ull
-#define VIRT_UART_BASE 0x10000000ull
-#define VIRT_VIRTIO_BASE 0x10001000ull
-#define VIRT_VIRTIO_SLOTS MQ_VIRT_VIRTIO_SLOTS
-#define VIRT_UART_IRQ 10
-#define VIRT_RTC_IRQ 11
-#define VIRT_VIRTIO_IRQ_BASE 1
-#define VIRT_PLIC_NDEV 95
-#define VIRT_UART_CLOCK 3686400
-#define VIRT_DTB_MAX (64 * 1024)
-#define VIRT_ISA "rv64imafdc_zicsr_zifencei_zicntr_sstc"
-
-struct mq_virt {
-    struct mq_virt_config cfg;
-    struct mq_guest_mem ram;
-    struct mq_bus bus;
-    struct mq_timebase timebase;
-    struct rv_hart *harts[MQ_VIRT_MAX_HARTS];
-    unsigned nharts;
-    struct mq_plic *plic;
-    struct mq_uart16550 *uart;
-    uint8_t *rom; /* the boot ROM device's contents */
-    struct mq_virtio_mmio *virtio[VIRT_VIRTIO_SLOTS];
-    struct mq_irq virtio_irq[VIRT_VIRTIO_SLOTS];
-    unsigned virtio_used; /* slots given a device so far */
-    struct mq_blockdev *disks[VIRT_VIRTIO_SLOTS];
-    struct mq_chardev *hvc_chr;
-    struct mq_virtio_console *hvc;
-};
 
 /* ---- interrupt wiring ---- */
 
@@ -183,6 +150,7 @@ static int add_disk(struct mq_virt *m, unsigned i, char *err, size_t errlen)
     vdev = next_slot(m, d->path, err, errlen);
     if (!vdev)
         return -ENOSPC;
+    m->disk_dev[i] = vdev;
     ret = mq_virtio_blk_create(vdev, m->cfg.loop, m->disks[i], &bc);
     if (ret)
         snprintf(err, errlen, "virt: %s: cannot create the virtio disk: %s", d->path,
@@ -203,6 +171,7 @@ static int add_nic(struct mq_virt *m, unsigned i, char *err, size_t errlen)
     vdev = next_slot(m, m->cfg.nets[i], err, errlen);
     if (!vdev)
         return -ENOSPC;
+    m->nic_dev[i] = vdev;
     ret = mq_net_backend_create(m->cfg.nets[i], &nb, why, sizeof(why));
     if (ret) {
         snprintf(err, errlen, "%s", why);

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "block/qcow2.h"
 #include "cpu/riscv/hart.h"
 #include "util/event_loop.h"
 
@@ -112,5 +113,53 @@ size_t mq_virt_console_in(struct mq_virt *m, const uint8_t *buf, size_t len);
 
 /* Called (from a hart thread) when the UART can take input again. */
 void mq_virt_set_console_space_cb(struct mq_virt *m, void (*cb)(void *opaque), void *opaque);
+
+/*
+ * The guest clock (mtime). Stop it while the harts are paused so the guest
+ * does not see the pause as time passing; start continues from the value
+ * it had. Harts must be parked for both.
+ */
+void mq_virt_clock_stop(struct mq_virt *m);
+void mq_virt_clock_start(struct mq_virt *m);
+/* The guest clock in nanoseconds (mtime at 10 MHz). */
+uint64_t mq_virt_guest_ns(const struct mq_virt *m);
+
+/*
+ * Whole-machine snapshots (virt_snapshot.c): harts, devices and RAM in one
+ * machine-state stream, stored with the disk state as qcow2 internal
+ * snapshot tag of the system disk (vda), which must be writable qcow2;
+ * other writable disks must be qcow2 and get a disk-only snapshot of the
+ * same name. The harts must be parked (not running) during every call;
+ * devices and their I/O threads may run: the board quiesces them.
+ *
+ * save: -EEXIST when a disk has tag already, -EOPNOTSUPP for unsuitable
+ * disks, -EBUSY when a device could not be drained within 5 s.
+ * load: -ENOENT when a disk lacks tag, -EINVAL when the snapshot holds no
+ * machine state; a refused stream (checksum, version, a device refusing
+ * its state, another machine configuration) leaves the machine as it was;
+ * -EIO only when the machine could not even be put back (it must not run).
+ * All fill err with one line.
+ */
+int mq_virt_snapshot_save(struct mq_virt *m, const char *tag, char *err, size_t errlen);
+int mq_virt_snapshot_load(struct mq_virt *m, const char *tag, char *err, size_t errlen);
+int mq_virt_snapshot_delete(struct mq_virt *m, const char *tag, char *err, size_t errlen);
+/* Snapshots of the system disk; free with mq_qcow2_snapshot_list_free(). */
+int mq_virt_snapshot_list(struct mq_virt *m, struct mq_qcow2_snapshot_info **out,
+                          unsigned *count, char *err, size_t errlen);
+
+struct mq_state_writer;
+/* The machine state into w's stream (sections "virt", devices, "hart.N", "ram"). */
+int mq_virt_save_state(struct mq_virt *m, struct mq_state_writer *w);
+/* Load a whole stream; on failure the machine holds a mix and must not run. */
+int mq_virt_load_state(struct mq_virt *m, const void *data, size_t len, char *err,
+                       size_t errlen);
+
+/* Statistics: disks are vda.., NICs eth0... -ENOENT past the last one. Any thread. */
+unsigned mq_virt_ndisks(const struct mq_virt *m);
+unsigned mq_virt_nnics(const struct mq_virt *m);
+int mq_virt_disk_stats(struct mq_virt *m, unsigned i, struct mq_virt_disk_stats *out);
+int mq_virt_nic_stats(struct mq_virt *m, unsigned i, struct mq_virt_nic_stats *out);
+/* Link state of NIC nic as the guest sees it. -ENOENT when there is none. Any thread. */
+int mq_virt_set_link(struct mq_virt *m, unsigned nic, bool up);
 
 #endif

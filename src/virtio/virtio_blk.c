@@ -38,6 +38,7 @@ struct virtio_blk {
     char id[MQ_VIRTIO_BLK_ID_BYTES];
     uint8_t *bounce;                /* used by one request at a time (queue lock) */
     struct mq_virtq_seg *segs;      /* queue_size entries, same */
+    struct mq_virtio_blk_stats stats; /* updated atomically */
 };
 
 struct dwz_seg {
@@ -179,6 +180,26 @@ static uint8_t blk_dwz(struct virtio_blk *blk, struct mq_guest_mem *gm,
     return MQ_VIRTIO_BLK_S_OK;
 }
 
+#define STAT_ADD(blk, field, n) __atomic_fetch_add(&(blk)->stats.field, (n), __ATOMIC_RELAXED)
+
+static void count_request(struct virtio_blk *blk, uint32_t type, uint8_t status,
+                          uint32_t data_in, uint32_t data_out)
+{
+    if (status == MQ_VIRTIO_BLK_S_IOERR)
+        STAT_ADD(blk, errors, 1);
+    if (status != MQ_VIRTIO_BLK_S_OK)
+        return;
+    if (type == MQ_VIRTIO_BLK_T_IN) {
+        STAT_ADD(blk, rd_reqs, 1);
+        STAT_ADD(blk, rd_bytes, data_in);
+    } else if (type == MQ_VIRTIO_BLK_T_OUT) {
+        STAT_ADD(blk, wr_reqs, 1);
+        STAT_ADD(blk, wr_bytes, data_out);
+    } else if (type == MQ_VIRTIO_BLK_T_FLUSH) {
+        STAT_ADD(blk, flush_reqs, 1);
+    }
+}
+
 static int blk_handle(void *model, struct mq_guest_mem *gm, const struct mq_virtq_chain *c,
                       uint32_t *written)
 {
@@ -218,6 +239,7 @@ static int blk_handle(void *model, struct mq_guest_mem *gm, const struct mq_virt
         status = MQ_VIRTIO_BLK_S_UNSUPP;
         break;
     }
+    count_request(blk, type, status, data_written, c->read_len - HDR_BYTES);
     /* The status byte is the last writable byte, whatever the data length. */
     ret = mq_virtq_chain_write(gm, c, c->write_len - 1u, &status, 1);
     if (ret)
@@ -397,4 +419,20 @@ int mq_virtio_blk_create(struct mq_virtio_dev *vdev, struct mq_event_loop *loop,
 err:
     blk_free(blk);
     return ret;
+}
+
+int mq_virtio_blk_get_stats(struct mq_virtio_dev *vdev, struct mq_virtio_blk_stats *out)
+{
+    /* ops and model are set once before the guest runs. */
+    const struct virtio_blk *blk = vdev && vdev->ops == &blk_ops ? vdev->model : NULL;
+
+    if (!blk)
+        return -EINVAL;
+    out->rd_reqs = __atomic_load_n(&blk->stats.rd_reqs, __ATOMIC_RELAXED);
+    out->rd_bytes = __atomic_load_n(&blk->stats.rd_bytes, __ATOMIC_RELAXED);
+    out->wr_reqs = __atomic_load_n(&blk->stats.wr_reqs, __ATOMIC_RELAXED);
+    out->wr_bytes = __atomic_load_n(&blk->stats.wr_bytes, __ATOMIC_RELAXED);
+    out->flush_reqs = __atomic_load_n(&blk->stats.flush_reqs, __ATOMIC_RELAXED);
+    out->errors = __atomic_load_n(&blk->stats.errors, __ATOMIC_RELAXED);
+    return 0;
 }

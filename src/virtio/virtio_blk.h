@@ -58,6 +58,17 @@ struct mq_virtio_blk_config {
  * not owned and must outlive vdev; a read-only bd gives a VIRTIO_BLK_F_RO
  * device without DISCARD and WRITE_ZEROES. 0 or -errno.
  */
+/* Counters of completed requests (each read atomically). */
+struct mq_virtio_blk_stats {
+    uint64_t rd_reqs, rd_bytes;
+    uint64_t wr_reqs, wr_bytes;
+    uint64_t flush_reqs;
+    uint64_t errors; /* requests answered with an I/O error */
+};
+
+/* 0, or -EINVAL when vdev does not carry a virtio-blk model. Any thread. */
+int mq_virtio_blk_get_stats(struct mq_virtio_dev *vdev, struct mq_virtio_blk_stats *out);
+
 int mq_virtio_blk_create(struct mq_virtio_dev *vdev, struct mq_event_loop *loop,
                          struct mq_blockdev *bd, const struct mq_virtio_blk_config *cfg);
 

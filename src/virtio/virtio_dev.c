@@ -343,12 +343,24 @@ struct mq_virtq *mq_virtio_queue_lock(struct mq_virtio_dev *vdev, unsigned q)
     qs = &vdev->queues[q];
     pthread_mutex_lock(&qs->lock);
     status = load_status(vdev);
-    if (qs->vq.size == 0 || !(status & MQ_VIRTIO_STATUS_DRIVER_OK) ||
+    if (__atomic_load_n(&vdev->quiesced, __ATOMIC_ACQUIRE) || qs->vq.size == 0 || !(status & MQ_VIRTIO_STATUS_DRIVER_OK) ||
         (status & MQ_VIRTIO_STATUS_NEEDS_RESET)) {
         pthread_mutex_unlock(&qs->lock);
         return NULL;
     }
     return &qs->vq;
+}
+
+void mq_virtio_dev_quiesce(struct mq_virtio_dev *vdev, bool on)
+{
+    __atomic_store_n(&vdev->quiesced, on, __ATOMIC_RELEASE);
+    if (!on)
+        return;
+    /* Whoever holds a queue lock now started before the flag: wait for them. */
+    for (unsigned q = 0; q < MQ_VIRTIO_MAX_QUEUES; q++) {
+        pthread_mutex_lock(&vdev->queues[q].lock);
+        pthread_mutex_unlock(&vdev->queues[q].lock);
+    }
 }
 
 void mq_virtio_queue_unlock(struct mq_virtio_dev *vdev, unsigned q)

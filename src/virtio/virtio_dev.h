@@ -141,6 +141,7 @@ struct mq_virtio_dev {
     uint32_t queue_max;                    /* QueueNumMax of every queue */
     uint32_t status;                       /* atomic: models set NEEDS_RESET */
     uint32_t config_generation;            /* atomic */
+    bool quiesced;                         /* atomic: no queue processing */
     pthread_mutex_t irq_lock;
     uint32_t isr;                          /* under irq_lock */
     struct mq_irq irq;
@@ -204,6 +205,16 @@ void mq_virtio_dev_write_config(struct mq_virtio_dev *vdev, uint32_t off, unsign
  */
 int mq_virtio_dev_save(struct mq_virtio_dev *vdev, struct mq_state_writer *w);
 int mq_virtio_dev_load(struct mq_virtio_dev *vdev, struct mq_state_reader *r);
+
+/*
+ * Quiesce (on) or release (off) the device for a machine snapshot: while
+ * quiesced, mq_virtio_queue_lock() gives NULL, so models neither take nor
+ * complete buffers (a NIC's backend keeps its frames). Turning it on waits
+ * for queue processing under way to finish. Release does not kick the
+ * queues: mq_virtio_dev_resume() does. Any thread but a model's own; takes
+ * the queue locks, not vdev->lock.
+ */
+void mq_virtio_dev_quiesce(struct mq_virtio_dev *vdev, bool on);
 
 /*
  * After the whole machine is restored (RAM included) and before the harts

@@ -454,3 +454,10 @@ err:
     net_free(n);
     return ret;
 }
+
+bool mq_virtio_net_link_up(struct mq_virtio_dev *vdev)
+{
+    struct virtio_net *n = to_net(vdev);
+
+    return n && __atomic_load_n(&n->link_up, __ATOMIC_RELAXED);
+}

@@ -69,6 +69,9 @@ int mq_virtio_net_create(struct mq_virtio_dev *vdev, struct mq_event_loop *loop,
  */
 void mq_virtio_net_set_link(struct mq_virtio_dev *vdev, bool up);
 
+/* The link state the driver sees; false when vdev is not a virtio-net. Any thread. */
+bool mq_virtio_net_link_up(struct mq_virtio_dev *vdev);
+
 /* Snapshot of the counters (each read atomically). 0, or -EINVAL when vdev is not a virtio-net. */
 int mq_virtio_net_get_stats(struct mq_virtio_dev *vdev, struct mq_virtio_net_stats *out);
 

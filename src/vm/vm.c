@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The VM run loop: one host thread per hart running the interpreter in
- * slices, parking in WFI, and a main thread that waits for a power event,
- * a signal or the instruction limit, then stops every hart.
+ * slices, parking in WFI or for a pause, and a main thread that waits for
+ * a power event, a signal, a control request or the instruction limit,
+ * then stops every hart.
  */
 #include "vm/vm.h"
 
@@ -15,40 +16,29 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/clock.h"
 #include "util/event_loop.h"
 #include "util/log.h"
 #include "vm/console.h"
+#include "vm/registry.h"
+#include "vm/vm_commands.h"
+#include "vm/vm_int.h"
 
 /* Instructions per rv_hart_run call: bounds the latency of stop requests. */
 #define HART_SLICE 200000
 
-enum vm_stop {
-    VM_RUNNING,
-    VM_POWEROFF,
-    VM_REBOOT,
-    VM_LIMIT,
-    VM_SIGNAL,
-    VM_QUIT,   /* Ctrl-A x */
-};
-
-struct vm {
-    const struct mq_vm_options *opts;
-    struct mq_virt *board;
-    struct mq_event_loop *loop;
-    struct mq_console *console;
-    pthread_t threads[MQ_VIRT_MAX_HARTS];
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    enum vm_stop stop;
-    int exit_status;
-};
-
 struct hart_arg {
-    struct vm *vm;
+    struct mq_vm *vm;
     unsigned index;
 };
 
-static void request_stop(struct vm *vm, enum vm_stop why, int status)
+static void kick_harts(struct mq_vm *vm)
+{
+    for (unsigned i = 0; i < mq_virt_nharts(vm->board); i++)
+        rv_hart_request_exit(mq_virt_hart(vm->board, i));
+}
+
+void mq_vm_request_stop(struct mq_vm *vm, enum vm_stop why, int status)
 {
     if (!vm->board)
         return;
@@ -59,91 +49,141 @@ static void request_stop(struct vm *vm, enum vm_stop why, int status)
     }
     pthread_cond_broadcast(&vm->cond);
     pthread_mutex_unlock(&vm->lock);
-    for (unsigned i = 0; i < mq_virt_nharts(vm->board); i++)
-        rv_hart_request_exit(mq_virt_hart(vm->board, i));
+    kick_harts(vm);
+}
+
+void mq_vm_event(struct mq_vm *vm, const char *name, const char *detail)
+{
+    if (vm->events.event)
+        vm->events.event(vm->events.opaque, name, detail);
 }
 
 static void on_power(void *opaque, enum mq_virt_power_event ev, int code)
 {
-    struct vm *vm = opaque;
+    struct mq_vm *vm = opaque;
 
-    request_stop(vm, ev == MQ_VIRT_REBOOT ? VM_REBOOT : VM_POWEROFF, code);
+    mq_vm_request_stop(vm, ev == MQ_VIRT_REBOOT ? VM_REBOOT : VM_POWEROFF, code);
 }
 
 static void on_console(void *opaque, const uint8_t *buf, size_t len)
 {
-    struct vm *vm = opaque;
+    struct mq_vm *vm = opaque;
 
     mq_console_write(vm->console, buf, len);
 }
 
 static size_t console_deliver(void *opaque, const uint8_t *buf, size_t len)
 {
-    struct vm *vm = opaque;
+    struct mq_vm *vm = opaque;
 
     return vm->board ? mq_virt_console_in(vm->board, buf, len) : 0;
 }
 
 static void console_quit(void *opaque)
 {
-    request_stop(opaque, VM_QUIT, 0);
+    mq_vm_request_stop(opaque, VM_QUIT, 0);
 }
 
 static void console_space(void *opaque)
 {
-    struct vm *vm = opaque;
+    struct mq_vm *vm = opaque;
 
     mq_console_input_space(vm->console);
+}
+
+/*
+ * The hart's run was cut short by an exit request: park while a pause is
+ * wanted. False when the VM is stopping and the thread must end.
+ */
+static bool park_if_paused(struct mq_vm *vm, struct rv_hart *h)
+{
+    bool go_on;
+
+    pthread_mutex_lock(&vm->lock);
+    if (vm->pause_req && vm->stop == VM_RUNNING) {
+        vm->parked++;
+        pthread_cond_broadcast(&vm->cond);
+        while (vm->pause_req && vm->stop == VM_RUNNING)
+            pthread_cond_wait(&vm->cond, &vm->lock);
+        vm->parked--;
+    }
+    go_on = vm->stop == VM_RUNNING;
+    /* Under the lock: a pause requested after this point kicks us again. */
+    if (go_on)
+        rv_hart_clear_exit(h);
+    pthread_mutex_unlock(&vm->lock);
+    return go_on;
+}
+
+static void hart_ended(struct mq_vm *vm)
+{
+    pthread_mutex_lock(&vm->lock);
+    vm->live--;
+    pthread_cond_broadcast(&vm->cond);
+    pthread_mutex_unlock(&vm->lock);
 }
 
 static void *hart_thread(void *p)
 {
     struct hart_arg *arg = p;
-    struct vm *vm = arg->vm;
+    struct mq_vm *vm = arg->vm;
     struct rv_hart *h = mq_virt_hart(vm->board, arg->index);
     uint64_t limit = vm->opts->max_insns;
 
+    free(arg);
     rv_hart_set_trace(h, vm->opts->trace);
     for (;;) {
         uint64_t slice = HART_SLICE;
         if (limit) {
             uint64_t done = rv_hart_retired(h);
             if (done >= limit) {
-                request_stop(vm, VM_LIMIT, MQ_VM_EXIT_LIMIT);
+                mq_vm_request_stop(vm, VM_LIMIT, MQ_VM_EXIT_LIMIT);
                 break;
             }
             if (limit - done < slice)
                 slice = limit - done;
         }
         enum rv_run_status st = rv_hart_run(h, slice);
-        if (st == RV_RUN_EXIT)
+        if (st == RV_RUN_EXIT && !park_if_paused(vm, h))
             break;
         if (st == RV_RUN_WFI)
             rv_hart_wait_for_interrupt(h);
     }
-    free(arg);
+    hart_ended(vm);
     return NULL;
 }
 
-static int start_harts(struct vm *vm, char *err, size_t errlen)
+static int start_harts(struct mq_vm *vm, char *err, size_t errlen)
 {
     unsigned n = mq_virt_nharts(vm->board);
 
+    pthread_mutex_lock(&vm->lock);
+    vm->live = n;
+    vm->parked = 0;
+    for (unsigned i = 0; i < n; i++) {
+        /* A VM paused across a reset starts its harts parked. */
+        if (vm->pause_req)
+            rv_hart_request_exit(mq_virt_hart(vm->board, i));
+        else
+            rv_hart_clear_exit(mq_virt_hart(vm->board, i));
+    }
+    pthread_mutex_unlock(&vm->lock);
     for (unsigned i = 0; i < n; i++) {
         struct hart_arg *arg = malloc(sizeof(*arg));
-        int ret;
-        if (!arg) {
-            snprintf(err, errlen, "vm: out of memory");
-            return -ENOMEM;
+        int ret = arg ? 0 : ENOMEM;
+        if (arg) {
+            arg->vm = vm;
+            arg->index = i;
+            ret = pthread_create(&vm->threads[i], NULL, hart_thread, arg);
+            if (ret)
+                free(arg);
         }
-        arg->vm = vm;
-        arg->index = i;
-        rv_hart_clear_exit(mq_virt_hart(vm->board, i));
-        ret = pthread_create(&vm->threads[i], NULL, hart_thread, arg);
         if (ret) {
-            free(arg);
             snprintf(err, errlen, "vm: cannot start hart %u thread: %s", i, strerror(ret));
-            request_stop(vm, VM_SIGNAL, 1);
+            pthread_mutex_lock(&vm->lock);
+            vm->live -= n - i;
+            pthread_mutex_unlock(&vm->lock);
+            mq_vm_request_stop(vm, VM_SIGNAL, 1);
             for (unsigned j = 0; j < i; j++)
                 pthread_join(vm->threads[j], NULL);
             return -ret;
@@ -152,14 +192,63 @@ static int start_harts(struct vm *vm, char *err, size_t errlen)
     return 0;
 }
 
-static void join_harts(struct vm *vm)
+static void join_harts(struct mq_vm *vm)
 {
     for (unsigned i = 0; i < mq_virt_nharts(vm->board); i++)
         pthread_join(vm->threads[i], NULL);
 }
 
+int mq_vm_pause_locked(struct mq_vm *vm, char *err, size_t errlen)
+{
+    int ret = 0;
+
+    pthread_mutex_lock(&vm->lock);
+    if (vm->stop != VM_RUNNING) {
+        snprintf(err, errlen, "the VM is stopping");
+        ret = -ESHUTDOWN;
+    } else if (!vm->paused) {
+        vm->pause_req = true;
+        kick_harts(vm);
+        while (vm->parked < vm->live && vm->stop == VM_RUNNING)
+            pthread_cond_wait(&vm->cond, &vm->lock);
+        if (vm->stop != VM_RUNNING) {
+            vm->pause_req = false;
+            pthread_cond_broadcast(&vm->cond);
+            snprintf(err, errlen, "the VM is stopping");
+            ret = -ESHUTDOWN;
+        } else {
+            mq_virt_clock_stop(vm->board);
+            vm->paused = true;
+        }
+    }
+    pthread_mutex_unlock(&vm->lock);
+    return ret;
+}
+
+void mq_vm_resume_locked(struct mq_vm *vm)
+{
+    pthread_mutex_lock(&vm->lock);
+    if (vm->paused) {
+        mq_virt_clock_start(vm->board);
+        vm->paused = false;
+        vm->pause_req = false;
+        pthread_cond_broadcast(&vm->cond);
+    }
+    pthread_mutex_unlock(&vm->lock);
+}
+
+static void dump_harts(struct mq_vm *vm)
+{
+    /* Debugging aid: where is every hart? (racy reads, for humans) */
+    for (unsigned i = 0; i < mq_virt_nharts(vm->board); i++) {
+        char line[512];
+        rv_hart_describe(mq_virt_hart(vm->board, i), line, sizeof(line));
+        mq_warn("vm", "hart %u: %s", i, line);
+    }
+}
+
 /* Wait for a stop request, turning SIGINT/SIGTERM/SIGHUP into one. */
-static void wait_for_stop(struct vm *vm, const sigset_t *sigs)
+static void wait_for_stop(struct mq_vm *vm, const sigset_t *sigs)
 {
     for (;;) {
         struct timespec ts = {.tv_sec = 0, .tv_nsec = 50 * 1000 * 1000};
@@ -173,22 +262,19 @@ static void wait_for_stop(struct vm *vm, const sigset_t *sigs)
             return;
         sig = sigtimedwait(sigs, NULL, &ts);
         if (sig == SIGUSR1) {
-            /* Debugging aid: where is every hart? (racy reads, for humans) */
-            for (unsigned i = 0; i < mq_virt_nharts(vm->board); i++) {
-                char line[512];
-                rv_hart_describe(mq_virt_hart(vm->board, i), line, sizeof(line));
-                mq_warn("vm", "hart %u: %s", i, line);
-            }
-            continue;
-        }
-        if (sig > 0) {
+            dump_harts(vm);
+        } else if (sig == SIGPWR) {
+            char why[256];
+            if (mq_vm_ctl_stop(vm, false, why, sizeof(why)))
+                mq_warn("vm", "SIGPWR: %s", why);
+        } else if (sig > 0) {
             mq_warn("vm", "terminating on signal %d (%s)", sig, strsignal(sig));
-            request_stop(vm, VM_SIGNAL, 128 + sig);
+            mq_vm_request_stop(vm, VM_SIGNAL, 128 + sig);
         }
     }
 }
 
-static int start_io(struct vm *vm, char *err, size_t errlen)
+static int start_io(struct mq_vm *vm, char *err, size_t errlen)
 {
     struct mq_console_hooks hooks = {
         .deliver = console_deliver, .quit = console_quit, .opaque = vm};
@@ -205,7 +291,7 @@ static int start_io(struct vm *vm, char *err, size_t errlen)
                              &hooks, &vm->console, err, errlen);
 }
 
-static void stop_io(struct vm *vm)
+static void stop_io(struct mq_vm *vm)
 {
     mq_console_destroy(vm->console);
     vm->console = NULL;
@@ -216,7 +302,19 @@ static void stop_io(struct vm *vm)
     }
 }
 
-static int run_until_stop(struct vm *vm, char *err, size_t errlen)
+static const char *stop_reason(enum vm_stop s)
+{
+    switch (s) {
+    case VM_POWEROFF: return "guest poweroff";
+    case VM_LIMIT: return "instruction limit";
+    case VM_SIGNAL: return "host signal";
+    case VM_QUIT: return "stopped by the user";
+    case VM_FAILED: return "machine failed";
+    default: return "stopped";
+    }
+}
+
+static int run_until_stop(struct mq_vm *vm, char *err, size_t errlen)
 {
     sigset_t sigs, old;
     int ret;
@@ -227,6 +325,7 @@ static int run_until_stop(struct vm *vm, char *err, size_t errlen)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGHUP);
     sigaddset(&sigs, SIGUSR1);
+    sigaddset(&sigs, SIGPWR);
     pthread_sigmask(SIG_BLOCK, &sigs, &old);
     for (;;) {
         ret = start_harts(vm, err, errlen);
@@ -236,45 +335,118 @@ static int run_until_stop(struct vm *vm, char *err, size_t errlen)
         join_harts(vm);
         if (vm->stop != VM_REBOOT)
             break;
-        mq_info("vm", "guest asked for a reboot");
+        mq_info("vm", "machine reset");
+        mq_vm_event(vm, "reset", "guest reboot or reset request");
+        pthread_mutex_lock(&vm->ctl_lock);
         ret = mq_virt_reset(vm->board, err, errlen);
+        /* A paused VM stays paused across the reset, its clock at 0. */
+        if (vm->paused) {
+            mq_virt_clock_start(vm->board);
+            mq_virt_clock_stop(vm->board);
+        }
+        pthread_mutex_lock(&vm->lock);
+        vm->stop = VM_RUNNING;
+        pthread_mutex_unlock(&vm->lock);
+        pthread_mutex_unlock(&vm->ctl_lock);
         if (ret)
             break;
-        vm->stop = VM_RUNNING;
     }
+    mq_vm_event(vm, "shutdown", stop_reason(vm->stop));
     pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return ret;
+}
+
+/* Registry entry and control socket, when the VM has a name or a socket path. */
+static int start_control(struct mq_vm *vm, char *err, size_t errlen)
+{
+    const struct mq_vm_options *o = vm->opts;
+    struct mq_vm_entry e = {0};
+    int ret;
+
+    if (o->name) {
+        snprintf(e.name, sizeof(e.name), "%s", o->name);
+        if (o->control_path)
+            snprintf(e.socket_path, sizeof(e.socket_path), "%s", o->control_path);
+        else if ((ret = mq_vm_registry_socket_path(o->name, e.socket_path,
+                                                   sizeof(e.socket_path), err, errlen)))
+            return ret;
+        if (o->vm_path && !realpath(o->vm_path, e.vm_path))
+            snprintf(e.vm_path, sizeof(e.vm_path), "%s", o->vm_path);
+        snprintf(e.console_log, sizeof(e.console_log), "%s", o->console_log ? o->console_log : "");
+        e.start_time = (uint64_t)time(NULL);
+        e.nharts = o->board.nharts;
+        e.ram_size = o->board.ram_size;
+        ret = mq_vm_registry_add(&e, err, errlen);
+        if (ret)
+            return ret;
+        snprintf(vm->name, sizeof(vm->name), "%s", o->name);
+    }
+    if (!o->name && !o->control_path)
+        return 0;
+    ret = mq_vm_commands_start(vm, o->name ? e.socket_path : o->control_path, &vm->commands,
+                               &vm->events, err, errlen);
+    if (ret && vm->name[0]) {
+        mq_vm_registry_remove(vm->name);
+        vm->name[0] = 0;
+    }
+    return ret;
+}
+
+static void stop_control(struct mq_vm *vm)
+{
+    mq_vm_commands_stop(vm->commands);
+    vm->commands = NULL;
+    vm->events.event = NULL;
+    if (vm->name[0])
+        mq_vm_registry_remove(vm->name);
+}
+
+static int create_board(struct mq_vm *vm, char *err, size_t errlen)
+{
+    struct mq_virt_config bc = vm->opts->board;
+    int ret;
+
+    bc.console_out = on_console;
+    bc.console_opaque = vm;
+    bc.power = on_power;
+    bc.power_opaque = vm;
+    bc.loop = vm->loop;
+    ret = mq_virt_create(&bc, &vm->board, err, errlen);
+    if (ret)
+        return ret;
+    mq_virt_set_console_space_cb(vm->board, console_space, vm);
+    if (vm->opts->restore_tag) {
+        ret = mq_virt_snapshot_load(vm->board, vm->opts->restore_tag, err, errlen);
+        if (!ret)
+            mq_info("vm", "restored snapshot '%s'", vm->opts->restore_tag);
+    }
     return ret;
 }
 
 int mq_vm_run(const struct mq_vm_options *opts, int *exit_status, char *err, size_t errlen)
 {
-    struct vm vm = {.opts = opts, .stop = VM_RUNNING};
-    struct mq_virt_config bc = opts->board;
+    struct mq_vm vm = {.opts = opts, .stop = VM_RUNNING};
     int ret;
 
+    vm.start_ns = mq_clock_monotonic_ns();
     pthread_mutex_init(&vm.lock, NULL);
+    pthread_mutex_init(&vm.ctl_lock, NULL);
     pthread_cond_init(&vm.cond, NULL);
     ret = start_io(&vm, err, errlen);
-    if (ret)
-        goto out;
-    bc.console_out = on_console;
-    bc.console_opaque = &vm;
-    bc.power = on_power;
-    bc.power_opaque = &vm;
-    bc.loop = vm.loop;
-    ret = mq_virt_create(&bc, &vm.board, err, errlen);
-    if (ret)
-        goto out;
-    mq_virt_set_console_space_cb(vm.board, console_space, &vm);
-    ret = run_until_stop(&vm, err, errlen);
+    if (!ret)
+        ret = create_board(&vm, err, errlen);
+    if (!ret)
+        ret = start_control(&vm, err, errlen);
+    if (!ret)
+        ret = run_until_stop(&vm, err, errlen);
     if (!ret) {
         *exit_status = vm.exit_status;
         if (vm.stop == VM_LIMIT)
             mq_warn("vm", "instruction limit of %llu per hart reached",
                     (unsigned long long)opts->max_insns);
     }
-out:
-    /* Input first (it feeds the board), then the board, then the I/O thread. */
+    /* Control first (it calls into the VM), input next (it feeds the board), then the board. */
+    stop_control(&vm);
     if (vm.console)
         mq_console_destroy(vm.console);
     vm.console = NULL;
@@ -282,6 +454,7 @@ out:
     vm.board = NULL;
     stop_io(&vm);
     pthread_cond_destroy(&vm.cond);
+    pthread_mutex_destroy(&vm.ctl_lock);
     pthread_mutex_destroy(&vm.lock);
     return ret;
 }

@@ -20,6 +20,17 @@ struct mq_vm_options {
     uint64_t max_insns;          /* per hart; 0 = no limit */
     FILE *trace;                 /* instruction trace, or NULL */
     const char *console;         /* "stdio", "file:PATH" or "none" */
+    /*
+     * Registry name (vm/registry.h: `maquina list`, control by name), or
+     * NULL: not registered. With a name and no control_path, the control
+     * socket is the registry's NAME.sock.
+     */
+    const char *name;
+    const char *control_path;    /* control API socket, or NULL */
+    const char *vm_path;         /* the NAME.vm file, for status; or NULL */
+    const char *console_log;     /* where the console goes, for the registry; or NULL */
+    /* Start from the machine state of this snapshot of the system disk. */
+    const char *restore_tag;
 };
 
 /*

@@ -121,6 +121,14 @@ uint64_t rv_hart_retired(const struct rv_hart *h)
     return h->instret;
 }
 
+void rv_hart_get_counters(const struct rv_hart *h, struct rv_hart_counters *out)
+{
+    /* Written by the hart's thread only; relaxed reads give a recent value. */
+    out->instret = __atomic_load_n(&h->instret, __ATOMIC_RELAXED);
+    out->traps = __atomic_load_n(&h->instret_trapped, __ATOMIC_RELAXED);
+    out->page_faults = __atomic_load_n(&h->page_faults, __ATOMIC_RELAXED);
+}
+
 static void wake(struct rv_hart *h)
 {
     __atomic_store_n(&h->check, 1, __ATOMIC_SEQ_CST);

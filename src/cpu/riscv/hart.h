@@ -22,6 +22,8 @@
 #include "util/clock.h"
 
 struct rv_hart;
+struct mq_state_writer;
+struct mq_state_reader;
 
 /* Bits of mip/mie (privileged spec, "Machine Interrupt Registers"). */
 enum {
@@ -57,6 +59,14 @@ unsigned rv_hart_get_priv(const struct rv_hart *h);
 unsigned rv_hart_id(const struct rv_hart *h);
 /* Instructions retired since reset (minstret without guest writes). */
 uint64_t rv_hart_retired(const struct rv_hart *h);
+
+/* Counters since reset, for statistics. Thread-safe (a recent value while the hart runs). */
+struct rv_hart_counters {
+    uint64_t instret;     /* instructions retired */
+    uint64_t traps;       /* exceptions and interrupts taken */
+    uint64_t page_faults; /* instruction, load and store page faults */
+};
+void rv_hart_get_counters(const struct rv_hart *h, struct rv_hart_counters *out);
 
 /* Raise or lower an external interrupt input (MSIP, MEIP, SEIP). Thread-safe. */
 void rv_hart_set_irq(struct rv_hart *h, unsigned irq_bit, bool level);
@@ -102,5 +112,37 @@ void rv_hart_clear_exit(struct rv_hart *h);
  * owned by the caller.
  */
 void rv_hart_set_trace(struct rv_hart *h, FILE *trace);
+
+/*
+ * Snapshot support. The caller (the board) has opened the hart's section
+ * ("hart.<id>") and closes it; these set / check its version and move the
+ * fields. The hart must not be running (neither call is thread-safe).
+ *
+ * rv_hart_save writes every piece of architectural state: x and f
+ * registers, pc, privilege mode, the WFI flag, every CSR the hart
+ * implements, the PMP entries and the counters (mcycle/minstret continue
+ * from the saved values). 0 or the writer's sticky error.
+ *
+ * rv_hart_load checks everything before it changes anything: the hart ID,
+ * misa and the highest satp mode must be this hart's, the privilege mode
+ * must exist, and every CSR value must be one a CSR write could have left
+ * (WARL rules, PMP cfg, satp mode, mstatus MPP/FS/UXL/SXL...). A refusal
+ * is recorded in r (mq_state_reader_fail, -EINVAL) and leaves the hart
+ * exactly as it was; on success TLBs and decoded instructions are
+ * flushed and the derived state recomputed. 0 or the reader's sticky
+ * error.
+ *
+ * Not in the section, by design:
+ *   mtimecmp   owned and saved by the CLINT, whose load hands it to the
+ *              hart (rv_hart_set_mtimecmp); rv_hart_load leaves it alone;
+ *   mip lines  MSIP/MEIP/SEIP as devices drive them: rv_hart_load leaves
+ *              them alone, and the CLINT and PLIC loads re-drive every
+ *              line; MTIP is recomputed from mtimecmp when the hart runs.
+ *              So the order of hart and device loads does not matter;
+ *   LR/SC      the reservation is dropped (a later SC fails, which the
+ *              architecture allows; LR/SC loops retry).
+ */
+int rv_hart_save(struct rv_hart *h, struct mq_state_writer *w);
+int rv_hart_load(struct rv_hart *h, struct mq_state_reader *r);
 
 #endif

@@ -125,6 +125,7 @@ struct rv_hart {
     uint64_t f[32];
     uint64_t instret; /* instructions executed since reset */
     uint64_t instret_trapped; /* synchronous exceptions and interrupts taken */
+    uint64_t page_faults;     /* instruction, load and store page faults taken */
     /* Nonzero: leave the inner loop to look at interrupts/exit/wfi (atomic). */
     int check;
 

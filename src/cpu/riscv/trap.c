@@ -45,6 +45,9 @@ void rv_raise(struct rv_hart *h, uint64_t cause, uint64_t tval)
     uint64_t tvec;
 
     h->instret_trapped++;
+    if (!interrupt && (code == RV_EXC_INSN_PAGE || code == RV_EXC_LOAD_PAGE ||
+                       code == RV_EXC_STORE_PAGE))
+        h->page_faults++;
     if (h->priv <= RV_PRIV_S && code < 64 && ((deleg >> code) & 1)) {
         h->scause = cause;
         h->sepc = h->pc;
