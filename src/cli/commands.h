@@ -13,5 +13,13 @@ int mq_cmd_snapshot(int argc, char **argv);
 int mq_cmd_export(int argc, char **argv);
 int mq_cmd_import(int argc, char **argv);
 int mq_cmd_img(int argc, char **argv);
+int mq_cmd_start(int argc, char **argv);
+int mq_cmd_list(int argc, char **argv);
+int mq_cmd_stop(int argc, char **argv);
+int mq_cmd_pause(int argc, char **argv);
+int mq_cmd_resume(int argc, char **argv);
+int mq_cmd_status(int argc, char **argv);
+int mq_cmd_stats(int argc, char **argv);
+int mq_cmd_console(int argc, char **argv);
 
 #endif

@@ -4,10 +4,12 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -196,4 +198,137 @@ int mq_ctl_request(const char *socket_path, const char *cmd, json_object *args,
     }
     close(fd);
     return ret;
+}
+
+/* ---- helpers shared by the lifecycle commands ---- */
+
+int mq_ctl_find(const char *target, struct mq_vm_entry *e, char *err, size_t errlen)
+{
+    size_t n = strlen(target);
+
+    if (n > 3 && !strcmp(target + n - 3, ".vm")) {
+        int ret = mq_vm_registry_find_path(target, e, err, errlen);
+        if (ret == -ENOENT)
+            snprintf(err, errlen, "%s is not running (see 'maquina list')", target);
+        return ret;
+    }
+    return mq_vm_registry_find(target, e, err, errlen);
+}
+
+int mq_ctl_runtime_path(const char *name, const char *suffix, char *buf, size_t len,
+                        char *err, size_t errlen)
+{
+    char dir[4096];
+    int ret = mq_vm_registry_dir(dir, sizeof(dir), err, errlen);
+
+    if (ret)
+        return ret;
+    if (!mq_vm_name_ok(name)) {
+        snprintf(err, errlen, "'%s' is not a legal VM name", name);
+        return -EINVAL;
+    }
+    if (snprintf(buf, len, "%s/%s%s", dir, name, suffix) >= (int)len) {
+        snprintf(err, errlen, "path of %s%s too long", name, suffix);
+        return -ENAMETOOLONG;
+    }
+    return 0;
+}
+
+int mq_ctl_pidfd(pid_t pid)
+{
+#ifdef SYS_pidfd_open
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+#else
+    (void)pid;
+    return -1;
+#endif
+}
+
+/* Dead, or a zombie nobody reaped yet. */
+static bool pid_gone(pid_t pid)
+{
+    char path[64], buf[512], *p;
+    FILE *f;
+
+    if (kill(pid, 0) != 0 && errno == ESRCH)
+        return true;
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    f = fopen(path, "r");
+    if (!f)
+        return false;
+    p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+    fclose(f);
+    return p && (p[2] == 'Z' || p[2] == 'X');
+}
+
+bool mq_ctl_wait_pid_gone(pid_t pid, int pidfd, int timeout_ms)
+{
+    uint64_t deadline = mq_clock_monotonic_ns() + (uint64_t)timeout_ms * 1000000ull;
+
+    for (;;) {
+        uint64_t now = mq_clock_monotonic_ns();
+        if (pid_gone(pid))
+            return true;
+        if (now >= deadline)
+            return false;
+        if (pidfd >= 0) {
+            struct pollfd p = {.fd = pidfd, .events = POLLIN};
+            uint64_t left = (deadline - now) / 1000000ull + 1;
+            if (poll(&p, 1, left > 200 ? 200 : (int)left) == 1)
+                return true;
+        } else {
+            usleep(50000);
+        }
+    }
+}
+
+void mq_ctl_format_size(uint64_t bytes, char *buf, size_t len)
+{
+    if (bytes && bytes % (1ull << 30) == 0)
+        snprintf(buf, len, "%lluG", (unsigned long long)(bytes >> 30));
+    else if (bytes % (1ull << 20) == 0)
+        snprintf(buf, len, "%lluM", (unsigned long long)(bytes >> 20));
+    else
+        snprintf(buf, len, "%lluK", (unsigned long long)(bytes >> 10));
+}
+
+void mq_ctl_format_duration(uint64_t sec, char *buf, size_t len)
+{
+    unsigned long long d = sec / 86400, h = sec / 3600 % 24, m = sec / 60 % 60, s = sec % 60;
+
+    if (d)
+        snprintf(buf, len, "%llud %02llu:%02llu:%02llu", d, h, m, s);
+    else
+        snprintf(buf, len, "%llu:%02llu:%02llu", h, m, s);
+}
+
+void mq_ctl_print_tail(const char *title, const char *path, size_t max)
+{
+    char buf[4096], *line, *save = NULL;
+    FILE *f = fopen(path, "r");
+    long size;
+    size_t n;
+
+    if (!f)
+        return;
+    if (max >= sizeof(buf))
+        max = sizeof(buf) - 1;
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    if (size > (long)max)
+        fseek(f, size - (long)max, SEEK_SET);
+    else
+        fseek(f, 0, SEEK_SET);
+    n = fread(buf, 1, max, f);
+    fclose(f);
+    buf[n] = 0;
+    if (!n)
+        return;
+    fprintf(stderr, "%s (%s):\n", title, path);
+    for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        size_t l = strlen(line);
+        if (l && line[l - 1] == '\r')
+            line[l - 1] = 0;
+        fprintf(stderr, "  | %s\n", line);
+    }
 }

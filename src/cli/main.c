@@ -16,6 +16,14 @@ struct command {
 
 static const struct command commands[] = {
     {"run", mq_cmd_run, "boot a virtual machine (firmware, kernel, disks, network)"},
+    {"start", mq_cmd_start, "start a VM in the background under a name"},
+    {"list", mq_cmd_list, "the running VMs: name, state, pid, harts, memory, uptime"},
+    {"console", mq_cmd_console, "attach the terminal to a started VM's serial console"},
+    {"pause", mq_cmd_pause, "stop a running VM's harts and guest clock"},
+    {"resume", mq_cmd_resume, "continue a paused VM"},
+    {"status", mq_cmd_status, "state, pid, harts, memory, uptime of a running VM"},
+    {"stats", mq_cmd_stats, "counters of a running VM: harts, disks, NICs"},
+    {"stop", mq_cmd_stop, "shut a running VM down (power button, then force)"},
     {"create", mq_cmd_create, "create a VM file (NAME.vm: disk and configuration in one)"},
     {"info", mq_cmd_info, "show a VM file: configuration, sizes, snapshots"},
     {"config", mq_cmd_config, "show or change the configuration inside a VM file"},

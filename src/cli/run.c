@@ -75,7 +75,10 @@ static void run_usage(FILE *f)
         "\n"
         "Console:\n"
         "  --console MODE       where the serial console goes: stdio (default),\n"
-        "                       file:PATH, or none. Example: --console file:boot.log\n"
+        "                       file:PATH, none, or detached:LOG,SOCKET (what\n"
+        "                       'maquina start' uses: LOG bounded to 1 MiB, rotated to\n"
+        "                       LOG.1, and a Unix socket for 'maquina console').\n"
+        "                       Example: --console file:boot.log\n"
         "\n"
         "Debugging:\n"
         "  --trace FILE         write one line per executed instruction to FILE:\n"
@@ -409,7 +412,7 @@ int mq_cmd_run(int argc, char **argv)
     };
     struct mq_vm_file *vmf = NULL;
     struct mq_vm_board vb;
-    char err[512], default_name[MQ_VM_NAME_MAX + 1];
+    char err[512], default_name[MQ_VM_NAME_MAX + 1], console_log[4096];
     int status = 0, ret;
 
     memset(&vb, 0, sizeof(vb));
@@ -438,6 +441,12 @@ int mq_cmd_run(int argc, char **argv)
     a.vm.vm_path = a.vm_file;
     if (!strncmp(a.console, "file:", 5))
         a.vm.console_log = a.console + 5;
+    if (!strncmp(a.console, "detached:", 9) && strchr(a.console, ',')) {
+        /* detached:LOG,SOCKET (maquina start): the registry shows LOG. */
+        snprintf(console_log, sizeof(console_log), "%.*s",
+                 (int)(strchr(a.console, ',') - a.console - 9), a.console + 9);
+        a.vm.console_log = console_log;
+    }
     if (a.trace_path) {
         a.vm.trace = fopen(a.trace_path, "w");
         if (!a.vm.trace) {

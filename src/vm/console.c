@@ -16,6 +16,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "util/chardev.h"
 #include "util/log.h"
 
 #define ESCAPE_CHAR 0x01 /* Ctrl-A */
@@ -34,6 +35,10 @@ struct mq_console {
     uint8_t pending[INPUT_BUF * 2];
     size_t pending_len;
     bool escape;            /* the previous key was Ctrl-A */
+    /* detached mode: bounded log file plus an attachable socket */
+    struct mq_chardev *attach;
+    char *log_path;
+    uint64_t log_size;      /* under out_lock */
 };
 
 /* ---- terminal state, restored from any exit path ---- */
@@ -211,17 +216,47 @@ static void on_space(void *opaque)
 
 void mq_console_input_space(struct mq_console *c)
 {
+    if (c && c->attach)
+        mq_chardev_input_space(c->attach);
     if (c && c->space)
         mq_notifier_kick(c->space);
 }
 
 /* ---- output ---- */
 
+/*
+ * The detached console's log keeps the last MQ_CONSOLE_LOG_MAX bytes or
+ * more: past it, LOG becomes LOG.1 (replacing an older one) and a new LOG
+ * starts. Called with out_lock held.
+ */
+static void rotate_log(struct mq_console *c, size_t incoming)
+{
+    char old[4096];
+    int fd;
+
+    if (!c->log_path || c->log_size + incoming <= MQ_CONSOLE_LOG_MAX)
+        return;
+    if (snprintf(old, sizeof(old), "%s.1", c->log_path) >= (int)sizeof(old))
+        return;
+    if (rename(c->log_path, old) != 0)
+        return;
+    fd = open(c->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return; /* keep writing to LOG.1 rather than lose output */
+    close(c->out_fd);
+    c->out_fd = fd;
+    c->log_size = 0;
+}
+
 void mq_console_write(struct mq_console *c, const uint8_t *buf, size_t len)
 {
+    if (c->attach)
+        mq_chardev_write(c->attach, buf, len);
     if (c->out_fd < 0)
         return;
     pthread_mutex_lock(&c->out_lock);
+    rotate_log(c, len);
+    c->log_size += len;
     while (len) {
         ssize_t n = write(c->out_fd, buf, len);
         if (n < 0 && errno == EINTR)
@@ -255,9 +290,43 @@ static int open_output(struct mq_console *c, const char *mode, char *err, size_t
         c->own_out_fd = true;
         return 0;
     }
-    snprintf(err, errlen, "--console: unknown mode '%s' (use stdio, file:PATH or none)",
-             mode);
+    snprintf(err, errlen, "--console: unknown mode '%s' (use stdio, file:PATH, "
+             "detached:LOG,SOCKET or none)", mode);
     return -EINVAL;
+}
+
+static size_t attach_deliver(void *opaque, const uint8_t *buf, size_t len)
+{
+    struct mq_console *c = opaque;
+
+    return c->hooks.deliver(c->hooks.opaque, buf, len);
+}
+
+/* "detached:LOG,SOCKET": output to the bounded LOG and to a client of SOCKET. */
+static int open_detached(struct mq_console *c, const char *spec, char *err, size_t errlen)
+{
+    const char *comma = strchr(spec, ',');
+    struct mq_chardev_hooks hooks = {.deliver = attach_deliver, .name = "console", .opaque = c};
+    char sock[4096 + 8];
+    int ret;
+
+    if (!comma || comma == spec || !comma[1] || strchr(comma + 1, ',') || !c->loop) {
+        snprintf(err, errlen, "--console detached:%s: expected detached:LOG,SOCKET", spec);
+        return -EINVAL;
+    }
+    c->log_path = strndup(spec, (size_t)(comma - spec));
+    if (!c->log_path || snprintf(sock, sizeof(sock), "socket:%s", comma + 1) >= (int)sizeof(sock)) {
+        snprintf(err, errlen, "--console detached: path too long or out of memory");
+        return -ENAMETOOLONG;
+    }
+    c->out_fd = open(c->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+    if (c->out_fd < 0) {
+        ret = -errno;
+        snprintf(err, errlen, "--console: %s: %s", c->log_path, strerror(errno));
+        return ret;
+    }
+    c->own_out_fd = true;
+    return mq_chardev_open(sock, c->loop, &hooks, &c->attach, err, errlen);
 }
 
 static int start_input(struct mq_console *c, char *err, size_t errlen)
@@ -297,7 +366,11 @@ int mq_console_create(const char *mode, struct mq_event_loop *loop,
     c->hooks = *hooks;
     c->loop = loop;
     pthread_mutex_init(&c->out_lock, NULL);
-    ret = open_output(c, mode, err, errlen);
+    c->out_fd = -1;
+    if (!strncmp(mode, "detached:", 9))
+        ret = open_detached(c, mode + 9, err, errlen);
+    else
+        ret = open_output(c, mode, err, errlen);
     if (!ret && !strcmp(mode, "stdio") && loop)
         ret = start_input(c, err, errlen);
     if (ret) {
@@ -313,11 +386,13 @@ void mq_console_destroy(struct mq_console *c)
     if (!c)
         return;
     stop_input(c);
+    mq_chardev_close(c->attach);
     if (c->space)
         mq_notifier_destroy(c->space);
     restore_terminal();
-    if (c->own_out_fd)
+    if (c->own_out_fd && c->out_fd >= 0)
         close(c->out_fd);
+    free(c->log_path);
     pthread_mutex_destroy(&c->out_lock);
     free(c);
 }

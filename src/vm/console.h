@@ -24,9 +24,17 @@ struct mq_console_hooks {
     void *opaque;
 };
 
+/* A detached console's log is rotated (LOG -> LOG.1) past this size. */
+#define MQ_CONSOLE_LOG_MAX (1u << 20)
+
 /*
- * mode: "stdio", "file:PATH" or "none". Input is read from stdin only in
- * stdio mode, on the given event loop. 0 or -errno with err filled.
+ * mode: "stdio", "file:PATH", "none" or "detached:LOG,SOCKET". Input is
+ * read from stdin only in stdio mode, on the given event loop. Detached
+ * (for `maquina start`): output goes to LOG, rotated to LOG.1 past
+ * MQ_CONSOLE_LOG_MAX, and to the one client of the Unix socket SOCKET
+ * (mode 0600, util/chardev.h socket:), whose input goes to the guest;
+ * escape keys are the client's business (`maquina console`).
+ * 0 or -errno with err filled.
  */
 int mq_console_create(const char *mode, struct mq_event_loop *loop,
                       const struct mq_console_hooks *hooks, struct mq_console **out,

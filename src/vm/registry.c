@@ -166,8 +166,11 @@ int mq_vm_registry_socket_path(const char *name, char *buf, size_t len, char *er
 
 /* ---- process identity ---- */
 
-/* Start time (clock ticks since boot) of pid, or 0 when unknown. */
-static unsigned long long proc_start_time(pid_t pid)
+/*
+ * Start time (clock ticks since boot) of pid, or 0 when unknown; *state
+ * gets the state letter ('Z': a zombie, dead but not reaped) when known.
+ */
+static unsigned long long proc_stat(pid_t pid, char *state)
 {
     char path[64], buf[1024], *p;
     unsigned long long v = 0;
@@ -188,6 +191,8 @@ static unsigned long long proc_start_time(pid_t pid)
     if (!p)
         return 0;
     p++;
+    if (state && p[0] == ' ' && p[1])
+        *state = p[1];
     /* After ")": field 3 (state) ... field 22 (starttime): skip 19 fields. */
     for (int field = 3; field < 22; field++) {
         while (*p == ' ')
@@ -206,12 +211,16 @@ static unsigned long long proc_start_time(pid_t pid)
 static int entry_alive(pid_t pid, unsigned long long recorded_start)
 {
     unsigned long long now;
+    char state = 0;
 
     if (pid <= 0)
         return 0;
     if (kill(pid, 0) != 0 && errno != EPERM)
         return 0;
-    now = proc_start_time(pid);
+    now = proc_stat(pid, &state);
+    /* A zombie is dead: its parent (maybe an init that never reaps) did not wait yet. */
+    if (state == 'Z' || state == 'X')
+        return 0;
     /* No /proc (or no start time recorded): trust kill() alone. */
     if (!now || !recorded_start)
         return 1;
@@ -318,7 +327,7 @@ static int write_entry(const char *path, const struct mq_vm_entry *e, char *err,
     json_object_object_add(o, "nharts", json_object_new_uint64(e->nharts));
     json_object_object_add(o, "ram_size", json_object_new_uint64(e->ram_size));
     json_object_object_add(o, KEY_PROC_START,
-                           json_object_new_uint64(proc_start_time(getpid())));
+                           json_object_new_uint64(proc_stat(getpid(), NULL)));
     text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
     len = strlen(text);
     if (snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof(tmp)) {

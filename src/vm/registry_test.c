@@ -199,6 +199,16 @@ static void test_duplicate_and_stale(void)
     free(v);
     CHECK(stat(path, &st) != 0);
 
+    /* A zombie (exited, not reaped yet) is dead too. */
+    child = child_holding("zombie");
+    CHECK(child > 0);
+    if (child > 0) {
+        kill(child, SIGKILL);
+        usleep(200000);
+        CHECK_EQ(mq_vm_registry_find("zombie", &got, err, sizeof(err)), -ENOENT);
+        waitpid(child, NULL, 0);
+    }
+
     /* A dead holder does not block a new start. */
     child = child_holding("dup2");
     CHECK(child > 0);
