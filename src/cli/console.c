@@ -216,8 +216,8 @@ int mq_cmd_console(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     snprintf(msg, sizeof(msg), "maquina: attached to the console of %s (Ctrl-A d detaches, "
              "Ctrl-A h helps)\r\n", e.name);
-    say(msg);
     enter_raw();
+    say(msg);
     a = pump(sock);
     close(sock);
     restore();
