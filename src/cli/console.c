@@ -120,11 +120,11 @@ static enum key_action keys(const char *in, size_t n, char *out, size_t *outlen,
         case 'd': case 'D': return KEY_DETACH;
         case 'x': case 'X': return KEY_STOP;
         case 'h': case 'H': case '?':
-            say("\r\nmaquina console escape keys (Ctrl-A, then):\r\n"
-                "  d    detach (the VM runs on)\r\n"
-                "  x    stop the VM at once\r\n"
-                "  h    this help\r\n"
-                "  a    send Ctrl-A to the guest\r\n");
+            say("\nmaquina console escape keys (Ctrl-A, then):\n"
+                "  d    detach (the VM runs on)\n"
+                "  x    stop the VM at once\n"
+                "  h    this help\n"
+                "  a    send Ctrl-A to the guest\n");
             break;
         case 'a': case CTRL_A: out[(*outlen)++] = CTRL_A; break;
         default: break;
@@ -215,7 +215,7 @@ int mq_cmd_console(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
     snprintf(msg, sizeof(msg), "maquina: attached to the console of %s (Ctrl-A d detaches, "
-             "Ctrl-A h helps)\r\n", e.name);
+             "Ctrl-A h helps)\n", e.name);
     enter_raw();
     say(msg);
     a = pump(sock);

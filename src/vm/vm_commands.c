@@ -102,7 +102,7 @@ static int cmd_stop(struct mq_vm_commands *vc, struct mq_control_client *cl,
     if (ret == -ENODEV && !force) {
         e->code = "not-supported";
         snprintf(e->message, sizeof(e->message), "stop: the machine cannot ask the guest to "
-                 "shut down (%s); use {\"force\": true}", err[0] ? err : "no power button");
+                 "shut down: %s (stop with force instead)", err[0] ? err : "no power button");
         return ret;
     }
     if (ret)
