@@ -18,8 +18,10 @@
 #include "cli/commands.h"
 #include "cli/ctl_client.h"
 #include "cli/options.h"
+#include "util/clock.h"
 
 #define CTRL_A 0x01
+#define DRAIN_MS 500
 
 static struct termios saved;
 static volatile sig_atomic_t raw_on;
@@ -158,16 +160,23 @@ static enum key_action pump(int sock)
 {
     char in[4096], out[4096];
     bool esc = false, stdin_open = true;
+    uint64_t drain_until = 0;
 
     for (;;) {
         struct pollfd p[2] = {{.fd = sock, .events = POLLIN},
-                              {.fd = STDIN_FILENO, .events = stdin_open ? POLLIN : 0}};
+                              {.fd = stdin_open ? STDIN_FILENO : -1, .events = POLLIN}};
         ssize_t n;
-        if (poll(p, 2, -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            return KEY_DETACH;
+        /* After the end of input, what the guest still says for a moment is shown. */
+        int left = 0, r;
+        if (!stdin_open) {
+            uint64_t now = mq_clock_monotonic_ns();
+            left = now >= drain_until ? 0 : (int)((drain_until - now) / 1000000u);
         }
+        r = poll(p, 2, stdin_open ? -1 : left);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 || (r == 0 && !stdin_open))
+            return KEY_DETACH;
         if (p[0].revents) {
             n = recv(sock, in, sizeof(in), 0);
             if (n <= 0)
@@ -181,8 +190,11 @@ static enum key_action pump(int sock)
             n = read(STDIN_FILENO, in, sizeof(in));
             if (n < 0 && errno == EINTR)
                 continue;
-            if (n <= 0)
-                return KEY_DETACH; /* end of input: detach, the VM runs on */
+            if (n <= 0) {
+                stdin_open = false; /* end of input: detach soon, the VM runs on */
+                drain_until = mq_clock_monotonic_ns() + DRAIN_MS * 1000000ull;
+                continue;
+            }
             a = keys(in, (size_t)n, out, &olen, &esc);
             if (olen && write_all(sock, out, olen) != 0)
                 return KEY_GO_ON;

@@ -284,6 +284,9 @@ def console_session(env, tap, log):
         c.send(b"echo \"sum=$((6*7))\"\r")
         c.expect(b"sum=42", 30)
         tap.ok(True, "console: a command's output comes back")
+        r = env.mq("console", "v1")
+        tap.ok(r.returncode == 1 and "already in use" in r.out,
+               "a second terminal is refused while one is attached", r.out + r.err)
         c.send(b"\x01d")
         c.expect(b"detached from v1", 20)
         tap.eq(c.wait(), 0, "Ctrl-A d detaches with status 0")
