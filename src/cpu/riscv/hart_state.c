@@ -106,6 +106,7 @@ static uint64_t misa_of(struct rv_hart *h)
  *   implementation may fail an SC for any reason), and every LR/SC loop
  *   retries.
  * - TLBs and decoded instructions: caches, rebuilt on demand.
+ * - instret_trapped: a count for the instruction trace, not architectural.
  */
 int rv_hart_save(struct rv_hart *h, struct mq_state_writer *w)
 {
