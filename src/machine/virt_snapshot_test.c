@@ -180,6 +180,25 @@ static void test_garbage_refused(void)
     CHECK_EQ(mq_blockdev_open(disk_path, "qcow2", 0, &bd, why, sizeof(why)), 0);
     CHECK_EQ(mq_qcow2_snapshot_create(bd, "junk", junk, sizeof(junk)), 0);
     CHECK_EQ(mq_qcow2_snapshot_create(bd, "diskonly", NULL, 0), 0);
+    /* s1's real machine state with one bit flipped in the middle. */
+    {
+        struct mq_qcow2_snapshot_info *list;
+        unsigned n;
+        uint64_t len = 0;
+        CHECK_EQ(mq_qcow2_snapshot_list(bd, &list, &n), 0);
+        for (unsigned i = 0; i < n; i++)
+            if (!strcmp(list[i].name, "s1"))
+                len = list[i].vm_state_size;
+        mq_qcow2_snapshot_list_free(list, n);
+        uint8_t *state = len ? malloc(len) : NULL;
+        CHECK(state != NULL);
+        if (state) {
+            CHECK_EQ(mq_qcow2_snapshot_read_vmstate(bd, "s1", state, len, 0), 0);
+            state[len / 2] ^= 0x10;
+            CHECK_EQ(mq_qcow2_snapshot_create(bd, "flipped", state, len), 0);
+            free(state);
+        }
+    }
     mq_blockdev_close(bd);
     /* The board's qcow2 state is stale now: reopen it. */
     mq_virt_destroy(m);
@@ -190,6 +209,9 @@ static void test_garbage_refused(void)
     before = now(m);
     CHECK(mq_virt_snapshot_load(m, "junk", err, sizeof(err)) < 0);
     CHECK(strstr(err, "refused") != NULL);
+    check_same(now(m), before);
+    CHECK(mq_virt_snapshot_load(m, "flipped", err, sizeof(err)) < 0);
+    CHECK(strstr(err, "checksum") != NULL);
     check_same(now(m), before);
     CHECK_EQ(mq_virt_snapshot_load(m, "diskonly", err, sizeof(err)), -EINVAL);
     CHECK(strstr(err, "disk state only") != NULL);
