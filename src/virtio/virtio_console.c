@@ -8,11 +8,13 @@
 
 #include "util/le.h"
 #include "util/log.h"
+#include "util/state.h"
 
 #define SUBSYS "virtio-console"
 #define QUEUE_SIZE 128u
 /* Guest output moves to the host in pieces of this size. */
 #define BOUNCE_BYTES 4096u
+#define CONSOLE_STATE_VERSION 1u
 
 struct mq_virtio_console {
     struct mq_virtio_dev *vdev;
@@ -202,6 +204,43 @@ static void console_reset(void *model)
     /* Transmit and receive complete under the queue locks: nothing in flight. */
 }
 
+/*
+ * Snapshot: the model's layout version (u32) and nothing else. Without
+ * MULTIPORT there is no control queue and so no port-open state: port 0
+ * always exists and is open, and the config space is constant. Nothing is
+ * ever in flight: a transmit chain is handed to the host end and a
+ * receive buffer filled under their queue's lock, and save holds both.
+ * Input the host end could not hand over yet is the host end's, not the
+ * machine's.
+ */
+static int console_save(void *model, struct mq_state_writer *w)
+{
+    mq_state_put_u32(w, CONSOLE_STATE_VERSION);
+    return mq_state_writer_error(w);
+}
+
+static int console_load(void *model, struct mq_state_reader *r)
+{
+    struct mq_virtio_console *c = model;
+    uint32_t version = mq_state_get_u32(r);
+
+    if (mq_state_reader_error(r))
+        return mq_state_reader_error(r);
+    if (version != CONSOLE_STATE_VERSION) {
+        mq_state_reader_fail(r, -EPROTONOSUPPORT, "virtio-console state version %u is not "
+                             "supported (this maquina reads %u)", version,
+                             CONSOLE_STATE_VERSION);
+        return mq_state_reader_error(r);
+    }
+    /*
+     * The host end may hold input it offered before the snapshot: the
+     * resume's receive notify then calls rx_space (harmless when it has
+     * nothing).
+     */
+    __atomic_store_n(&c->rx_wanted, true, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
 static void console_free(struct mq_virtio_console *c)
 {
     mq_notifier_destroy(c->tx_kick);
@@ -224,6 +263,8 @@ static const struct mq_virtio_dev_ops console_ops = {
     .queue_notify = console_queue_notify,
     .reset = console_reset,
     .destroy = console_destroy,
+    .save = console_save,
+    .load = console_load,
 };
 
 int mq_virtio_console_create(struct mq_virtio_dev *vdev, struct mq_event_loop *loop,

@@ -9,9 +9,11 @@
 
 #include "util/le.h"
 #include "util/log.h"
+#include "util/state.h"
 
 #define SUBSYS "virtio-net"
 #define QUEUE_SIZE 256u
+#define NET_STATE_VERSION 1u
 
 struct virtio_net {
     struct mq_virtio_dev *vdev;
@@ -338,6 +340,64 @@ static void net_reset(void *model)
     /* Frames are written and sent under the queue locks: nothing in flight. */
 }
 
+/*
+ * Snapshot: the model's layout version (u32), the MAC (6 bytes) and the
+ * link state (bool), i.e. the config space the driver reads.
+ * Nothing is ever in flight here: a frame is written into the receive
+ * buffers and published under the receive queue's lock, and a transmit
+ * chain is handed to the backend (which copies it) under the transmit
+ * queue's lock, and save runs holding both. Frames the backend holds back
+ * belong to the backend, not to the machine state. The counters are the
+ * host's view of this run and start again from zero.
+ */
+static int net_save(void *model, struct mq_state_writer *w)
+{
+    struct virtio_net *n = model;
+
+    mq_state_put_u32(w, NET_STATE_VERSION);
+    mq_state_put_bytes(w, n->mac, sizeof(n->mac));
+    mq_state_put_bool(w, __atomic_load_n(&n->link_up, __ATOMIC_RELAXED));
+    return mq_state_writer_error(w);
+}
+
+static int net_load(void *model, struct mq_state_reader *r)
+{
+    struct virtio_net *n = model;
+    uint32_t version = mq_state_get_u32(r);
+    uint8_t mac[6];
+    bool up;
+
+    if (!mq_state_reader_error(r) && version != NET_STATE_VERSION)
+        mq_state_reader_fail(r, -EPROTONOSUPPORT, "virtio-net state version %u is not "
+                             "supported (this maquina reads %u)", version, NET_STATE_VERSION);
+    mq_state_get_bytes(r, mac, sizeof(mac));
+    up = mq_state_get_bool(r);
+    if (mq_state_reader_error(r))
+        return mq_state_reader_error(r);
+    /*
+     * The driver keeps the MAC it read at probe time: a device with
+     * another one (a clone given a new address) would see the guest keep
+     * sending from the old address. Refuse, as for a disk of another size.
+     */
+    if (memcmp(mac, n->mac, sizeof(mac))) {
+        mq_state_reader_fail(r, -EINVAL, "virtio-net: the device has MAC "
+                             "%02x:%02x:%02x:%02x:%02x:%02x, the snapshot was taken with "
+                             "%02x:%02x:%02x:%02x:%02x:%02x", n->mac[0], n->mac[1], n->mac[2],
+                             n->mac[3], n->mac[4], n->mac[5], mac[0], mac[1], mac[2], mac[3],
+                             mac[4], mac[5]);
+        return mq_state_reader_error(r);
+    }
+    /* The driver saw this link state (the core restored the config generation with it). */
+    __atomic_store_n(&n->link_up, up, __ATOMIC_RELAXED);
+    /*
+     * The backend may hold a frame refused before the snapshot, or gain
+     * one before the harts run: let the resume's receive notify ask it
+     * again (a spurious rx_ready is harmless).
+     */
+    __atomic_store_n(&n->rx_wanted, true, __ATOMIC_SEQ_CST);
+    return 0;
+}
+
 static void net_free(struct virtio_net *n)
 {
     mq_notifier_destroy(n->tx_kick);
@@ -373,6 +433,8 @@ static const struct mq_virtio_dev_ops net_ops = {
     .queue_notify = net_queue_notify,
     .reset = net_reset,
     .destroy = net_destroy,
+    .save = net_save,
+    .load = net_load,
 };
 
 static struct virtio_net *to_net(struct mq_virtio_dev *vdev)

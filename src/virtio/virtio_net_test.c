@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "virtio/virtio_test_driver.h"
+#include "util/state_testutil.h"
 
 #define HDR MQ_VIRTIO_NET_HDR_BYTES
 #define QSIZE 256u
@@ -627,6 +628,92 @@ static void test_create_errors(void)
     td_destroy(&t);
 }
 
+/* Index of the model's first field (its version): the one before the 6-byte MAC. */
+static unsigned model_version_index(struct mqt_blob *b)
+{
+    size_t n;
+
+    for (unsigned i = 1; mqt_field(b, i, &n); i++) {
+        if (n == 6)
+            return i - 1;
+    }
+    return 0;
+}
+
+static void test_save_load(void)
+{
+    static const uint8_t other_mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x57};
+    struct env e, other;
+    struct mqt_blob b;
+    uint8_t frame[300];
+    uint32_t id, len;
+    uint16_t head;
+    unsigned ready, vi;
+
+    env_init(&e, all_features, NULL);
+    /* Traffic both ways first, so the ring indexes are not at their start. */
+    put_tx_hdr(&e, TXBUF, 0, 0);
+    struct td_buf ok[] = {{TXBUF, HDR + 60, false}};
+    CHECK(tx_submit(&e, ok, 1, false));
+    make_frame(frame, sizeof(frame), 5);
+    rx_post(&e, RXBUF, 2048, true);
+    CHECK(deliver(&e, frame, 100));
+    CHECK(td_used(&e.t, RXQ, &id, &len));
+    /* A buffer posted but not used yet, and the link down: both must survive. */
+    head = rx_post(&e, RXBUF2, 2048, true);
+    mq_virtio_net_set_link(e.t.vdev, false);
+    td_ack_irq(&e.t);
+    CHECK_EQ(mqt_save(mq_virtio_mmio_ops.save, e.t.mmio, &b), 0);
+    mq_virtio_mmio_ops.reset(e.t.mmio);
+    mq_virtio_net_set_link(e.t.vdev, true);
+    CHECK_EQ(td_status(&e.t), 0);
+    CHECK_EQ(mqt_load(mq_virtio_mmio_ops.load, e.t.mmio, &b), 0);
+    CHECK(td_status(&e.t) & MQ_VIRTIO_STATUS_DRIVER_OK);
+    CHECK_EQ(cfg16(&e, MQ_VIRTIO_NET_CFG_STATUS), 0);
+    for (unsigned i = 0; i < 6; i++)
+        CHECK_EQ(cfg8(&e, MQ_VIRTIO_NET_CFG_MAC + i), test_mac[i]);
+    /* The resume's receive notify asks the backend for the frames it held back. */
+    ready = e.f->rx_ready;
+    mq_virtio_dev_resume(e.t.vdev);
+    CHECK_EQ(e.f->rx_ready, ready + 1);
+    /* Link down as saved: dropped both ways. */
+    CHECK(deliver(&e, frame, 64));
+    CHECK(!td_used(&e.t, RXQ, &id, &len));
+    mq_virtio_net_set_link(e.t.vdev, true);
+    CHECK_EQ(td_ack_irq(&e.t), MQ_VIRTIO_ISR_CONFIG);
+    /* The buffer posted before the snapshot takes the next frame. */
+    CHECK(deliver(&e, frame, 200));
+    CHECK(td_used(&e.t, RXQ, &id, &len));
+    CHECK_EQ(id, head);
+    CHECK_EQ(len, HDR + 200);
+    CHECK_EQ(num_buffers_at(&e, RXBUF2), 1);
+    CHECK(guest_equals(&e, RXBUF2 + HDR, frame, 200));
+    CHECK(tx_submit(&e, ok, 1, false));
+    CHECK_EQ(e.f->sent, 2);
+
+    /* Another MAC: refused with both named, the device left reset. */
+    other.f = calloc(1, sizeof(*other.f));
+    other.f->nb.ops = &fake_ops;
+    CHECK_EQ(td_create(&other.t), 0);
+    CHECK_EQ(mq_virtio_net_create(other.t.vdev, NULL, &other.f->nb, other_mac), 0);
+    CHECK_EQ(mqt_load(mq_virtio_mmio_ops.load, other.t.mmio, &b), -EINVAL);
+    CHECK(strstr(mqt_errmsg, "the device has MAC 52:54:00:12:34:57, the snapshot was taken "
+                             "with 52:54:00:12:34:56"));
+    CHECK_EQ(td_status(&other.t), 0);
+    env_fini(&other);
+
+    /* A newer model layout and a link flag that is not a boolean. */
+    vi = model_version_index(&b);
+    CHECK(vi > 0);
+    CHECK_EQ(mqt_load_with(mq_virtio_mmio_ops.load, e.t.mmio, &b, vi, 2), -EPROTONOSUPPORT);
+    CHECK(strstr(mqt_errmsg, "virtio-net state version 2 is not supported"));
+    CHECK_EQ(td_status(&e.t), 0);
+    CHECK(mqt_load_with(mq_virtio_mmio_ops.load, e.t.mmio, &b, vi + 2, 2) < 0);
+    CHECK_EQ(td_status(&e.t), 0);
+    mqt_free(&b);
+    env_fini(&e);
+}
+
 int main(void)
 {
     mq_log_set_level(MQ_LOG_ERROR);
@@ -640,5 +727,6 @@ int main(void)
     test_link();
     test_event_loop();
     test_create_errors();
+    test_save_load();
     return td_finish("virtio_net_test");
 }

@@ -75,8 +75,10 @@ static void on_console(void *opaque, const uint8_t *buf, size_t len)
 static size_t console_deliver(void *opaque, const uint8_t *buf, size_t len)
 {
     struct mq_vm *vm = opaque;
+    /* NULL until the machine is built and restored: the console keeps the input. */
+    struct mq_virt *board = __atomic_load_n(&vm->board, __ATOMIC_ACQUIRE);
 
-    return vm->board ? mq_virt_console_in(vm->board, buf, len) : 0;
+    return board ? mq_virt_console_in(board, buf, len) : 0;
 }
 
 static void console_quit(void *opaque)
@@ -404,6 +406,7 @@ static void stop_control(struct mq_vm *vm)
 static int create_board(struct mq_vm *vm, char *err, size_t errlen)
 {
     struct mq_virt_config bc = vm->opts->board;
+    struct mq_virt *board;
     int ret;
 
     bc.console_out = on_console;
@@ -411,16 +414,22 @@ static int create_board(struct mq_vm *vm, char *err, size_t errlen)
     bc.power = on_power;
     bc.power_opaque = vm;
     bc.loop = vm->loop;
-    ret = mq_virt_create(&bc, &vm->board, err, errlen);
+    ret = mq_virt_create(&bc, &board, err, errlen);
     if (ret)
         return ret;
-    mq_virt_set_console_space_cb(vm->board, console_space, vm);
+    mq_virt_set_console_space_cb(board, console_space, vm);
     if (vm->opts->restore_tag) {
-        ret = mq_virt_snapshot_load(vm->board, vm->opts->restore_tag, err, errlen);
-        if (!ret)
-            mq_info("vm", "restored snapshot '%s'", vm->opts->restore_tag);
+        ret = mq_virt_snapshot_load(board, vm->opts->restore_tag, err, errlen);
+        if (ret) {
+            mq_virt_destroy(board);
+            return ret;
+        }
+        mq_info("vm", "restored snapshot '%s'", vm->opts->restore_tag);
     }
-    return ret;
+    /* Typed-ahead input went nowhere so far: the restore would have overwritten it. */
+    __atomic_store_n(&vm->board, board, __ATOMIC_RELEASE);
+    mq_console_input_space(vm->console);
+    return 0;
 }
 
 int mq_vm_run(const struct mq_vm_options *opts, int *exit_status, char *err, size_t errlen)

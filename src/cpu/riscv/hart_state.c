@@ -101,16 +101,15 @@ static uint64_t misa_of(struct rv_hart *h)
  *   they are loaded, and MTIP is recomputed from mtimecmp before the next
  *   instruction runs.
  * - mtimecmp: the CLINT saves it and hands it to the hart on load.
- * - the LR reservation: it is dropped on load. An SC that fails although
- *   nothing touched the address is allowed (unpriv spec 8.2: an
- *   implementation may fail an SC for any reason), and every LR/SC loop
- *   retries.
+ * - the LR reservation: it is dropped on load, as a context switch may
+ *   drop it. The A extension (unpriv spec 8.2-8.3) lets an SC fail with
+ *   no conflicting store, so software retries its LR/SC loops and the
+ *   restored guest sees at most one extra iteration.
  * - TLBs and decoded instructions: caches, rebuilt on demand.
+ * - instret_trapped: a count for the instruction trace, not architectural.
  */
 int rv_hart_save(struct rv_hart *h, struct mq_state_writer *w)
 {
-    uint64_t mip_sw = h->mip_sw;
-
     mq_state_set_version(w, HART_STATE_VERSION);
     mq_state_put_u32(w, h->hartid);
     mq_state_put_u64(w, misa_of(h));
@@ -130,11 +129,10 @@ int rv_hart_save(struct rv_hart *h, struct mq_state_writer *w)
     mq_state_put_bytes(w, h->pmpcfg, RV_PMP_COUNT);
     for (unsigned i = 0; i < MQ_ARRAY_SIZE(csr_fields); i++) {
         const struct csr_field *f = &csr_fields[i];
-        uint64_t v = f->csr == CSR_MIP ? mip_sw : field_get(h, f);
         if (f->wide)
-            mq_state_put_u64(w, v);
+            mq_state_put_u64(w, field_get(h, f));
         else
-            mq_state_put_u32(w, (uint32_t)v);
+            mq_state_put_u32(w, (uint32_t)field_get(h, f));
     }
     return mq_state_writer_error(w);
 }
