@@ -202,7 +202,8 @@ static int wait_ready(pid_t pid, const char *name, const char *sock, const char 
                              name, WTERMSIG(status));
             mq_ctl_print_tail("its messages", errpath, 2048);
             mq_ctl_print_tail("its console", logpath, 1024);
-            return 1;
+            /* maquina run's own status (2: bad options or files), else 1. */
+            return WIFEXITED(status) && WEXITSTATUS(status) ? WEXITSTATUS(status) : 1;
         }
         if (mq_ctl_request(sock, "status", NULL, 1000, &res, code, sizeof(code), err,
                            sizeof(err)) == 0) {
@@ -228,6 +229,7 @@ static int do_start(struct start_args *a)
     struct mq_vm_entry e;
     char **argv;
     pid_t pid;
+    int ret;
 
     if (!a->name) {
         if (!a->vm_file) {
@@ -269,8 +271,14 @@ static int do_start(struct start_args *a)
         return MQ_EXIT_USAGE;
     }
     if (a->log) {
-        if (!realpath(a->log, logpath) && snprintf(logpath, sizeof(logpath), "%s", a->log) < 0)
+        /* Absolute, so that 'maquina list' shows it from anywhere. */
+        char cwd[PATH_MAX];
+        if (a->log[0] == '/' || !getcwd(cwd, sizeof(cwd)))
+            snprintf(logpath, sizeof(logpath), "%s", a->log);
+        else if (snprintf(logpath, sizeof(logpath), "%s/%s", cwd, a->log) >= (int)sizeof(logpath)) {
+            mq_cli_error("start", "--log %s: path too long", a->log);
             return MQ_EXIT_USAGE;
+        }
     } else if (mq_ctl_runtime_path(a->name, ".log", logpath, sizeof(logpath), err,
                                    sizeof(err))) {
         mq_cli_error("start", "%s", err);
@@ -281,6 +289,8 @@ static int do_start(struct start_args *a)
         return MQ_EXIT_USAGE;
     }
     snprintf(console, sizeof(console), "detached:%s,%s", logpath, conspath);
+    /* The run truncates it anyway; gone now, a run that dies early shows no stale log. */
+    unlink(logpath);
     argv = run_argv(a, console);
     if (!argv)
         return 1;
@@ -293,8 +303,9 @@ static int do_start(struct start_args *a)
         mq_cli_error("start", "fork: %s", strerror(errno));
         return 1;
     }
-    if (wait_ready(pid, a->name, sockpath, errpath, logpath, a->wait_sec))
-        return 1;
+    ret = wait_ready(pid, a->name, sockpath, errpath, logpath, a->wait_sec);
+    if (ret)
+        return ret;
     printf("%s started (pid %d)\n", a->name, (int)pid);
     printf("  console: maquina console %s   log: %s\n", a->name, logpath);
     return 0;
