@@ -381,7 +381,14 @@ static void accept_clients(struct mq_control *c)
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            return; /* EAGAIN, or out of fds: try again at the next event */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* The connection stays queued and poll says so at once: do not spin. */
+                static struct mq_ratelimit rl;
+                mq_log_ratelimited(&rl, MQ_LOG_WARN, "control", "%s: accept: %s", c->path,
+                                   strerror(errno));
+                usleep(100000);
+            }
+            return; /* EAGAIN: nothing more to accept */
         }
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0 ||
             cred.uid != geteuid()) {
