@@ -12,5 +12,6 @@ int mq_cmd_clone(int argc, char **argv);
 int mq_cmd_export(int argc, char **argv);
 int mq_cmd_import(int argc, char **argv);
 int mq_cmd_img(int argc, char **argv);
+int mq_cmd_net(int argc, char **argv);
 
 #endif

@@ -310,13 +310,18 @@ static void write_state(const struct switchd *d)
 {
     char tmp[300], a[16];
     FILE *f;
+    int fd;
 
     if (!d->cfg->state_path[0])
         return;
     snprintf(tmp, sizeof(tmp), "%s.tmp", d->cfg->state_path);
-    f = fopen(tmp, "w");
-    if (!f)
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    if (!f) {
+        if (fd >= 0)
+            close(fd);
         return;
+    }
     fprintf(f, "name=%s\nsubnet=%s/%d\ndhcp=%s\nnat=%s\npid=%d\nsocket=%s\n", d->cfg->name,
             mq_net_ipv4_str(d->cfg->net, a), __builtin_popcount(d->cfg->mask),
             d->cfg->dhcp ? "on" : "off", d->cfg->nat ? "on" : "off", (int)getpid(),
