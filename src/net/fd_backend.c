@@ -35,13 +35,14 @@ static void wake(struct mq_net_fd_backend *fb)
 /* The NIC's receive callback; false: no room, hold the frame. */
 static bool deliver(struct mq_net_fd_backend *fb, const uint8_t *f, size_t len)
 {
-    mq_net_receive_fn *fn = fb->nb.receive;
+    mq_net_receive_fn *fn = __atomic_load_n(&fb->nb.receive, __ATOMIC_ACQUIRE);
 
-    if (!__atomic_load_n(&fb->link_up, __ATOMIC_RELAXED)) {
+    /* No NIC yet (the thread runs from creation on): nobody to give it to. */
+    if (!fn || !__atomic_load_n(&fb->link_up, __ATOMIC_RELAXED)) {
         STAT_ADD(fb, rx_dropped, 1);
         return true;
     }
-    if (!fn || !fn(fb->nb.receive_opaque, f, len)) {
+    if (!fn(fb->nb.receive_opaque, f, len)) {
         STAT_ADD(fb, rx_deferred, 1);
         return false;
     }
@@ -135,7 +136,7 @@ static void *fd_thread(void *opaque)
     return NULL;
 }
 
-/* With fb->lock held: the thread, on the first frame (see user.c: the NIC's receiver is set by then). */
+/* The backend thread, with every signal blocked (they belong to the VM's threads). */
 static int start_thread(struct mq_net_fd_backend *fb)
 {
     sigset_t all, old;
@@ -145,14 +146,9 @@ static int start_thread(struct mq_net_fd_backend *fb)
     pthread_sigmask(SIG_SETMASK, &all, &old);
     ret = pthread_create(&fb->thread, NULL, fd_thread, fb);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (ret) {
-        static struct mq_ratelimit rl;
-        mq_log_ratelimited(&rl, MQ_LOG_ERROR, SUBSYS, "%s: cannot start the thread: %s",
-                           fb->what, strerror(ret));
+    if (ret)
         return -ret;
-    }
     pthread_setname_np(fb->thread, "mq-net-fd");
-    fb->started = true;
     return 0;
 }
 
@@ -173,8 +169,6 @@ static int fd_send(struct mq_net_backend *nb, const uint8_t *frame, size_t len)
         return -ENETDOWN;
     }
     pthread_mutex_lock(&fb->lock);
-    if (!fb->started && (ret = start_thread(fb)) < 0)
-        goto out;
     if (fb->fd < 0) {
         ret = -ENOTCONN;
         goto out;
@@ -214,16 +208,10 @@ static void fd_set_link(struct mq_net_backend *nb, bool up)
 static void fd_close(struct mq_net_backend *nb)
 {
     struct mq_net_fd_backend *fb = (struct mq_net_fd_backend *)nb;
-    bool started;
 
-    pthread_mutex_lock(&fb->lock);
-    started = fb->started;
-    pthread_mutex_unlock(&fb->lock);
     __atomic_store_n(&fb->stop, true, __ATOMIC_RELEASE);
-    if (started) {
-        wake(fb);
-        pthread_join(fb->thread, NULL);
-    }
+    wake(fb);
+    pthread_join(fb->thread, NULL);
     if (fb->fd >= 0)
         close(fb->fd);
     close(fb->wake_fd);
@@ -244,6 +232,8 @@ int mq_net_fd_backend_start(struct mq_net_fd_backend *fb, const struct mq_net_fd
                             int fd, bool is_socket, size_t max_frame, char *err,
                             size_t errlen)
 {
+    int ret;
+
     fb->nb.ops = &fd_ops;
     fb->fops = fops;
     fb->fd = fd;
@@ -263,6 +253,16 @@ int mq_net_fd_backend_start(struct mq_net_fd_backend *fb, const struct mq_net_fd
         return -e;
     }
     pthread_mutex_init(&fb->lock, NULL);
+    ret = start_thread(fb);
+    if (ret) {
+        mq_net_errf(err, errlen, "--net %s: cannot start the backend thread: %s", fb->what,
+                    strerror(-ret));
+        close(fd);
+        close(fb->wake_fd);
+        pthread_mutex_destroy(&fb->lock);
+        free(fb->rx_buf);
+        return ret;
+    }
     return 0;
 }
 

@@ -37,14 +37,14 @@ struct mq_net_fd_backend {
     int fd;                   /* -1: disconnected */
     int wake_fd;
     pthread_t thread;
-    bool started;
     bool stop, rx_ready, link_up; /* atomics */
     uint8_t *rx_buf;
     size_t held;              /* thread only: a frame refused by the NIC, its length */
     struct mq_net_stats stats;
 };
 
-/* Set up fb around fd (owned) and start its thread. 0 or -errno (fd closed). */
+/* Set up fb around fd (owned) and start its thread. 0 or -errno (fd closed).
+ * Frames read before the NIC installs its receiver are dropped. */
 int mq_net_fd_backend_start(struct mq_net_fd_backend *fb, const struct mq_net_fd_ops *fops,
                             int fd, bool is_socket, size_t max_frame, char *err,
                             size_t errlen);

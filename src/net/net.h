@@ -53,8 +53,9 @@ int mq_net_backend_create(const char *spec, struct mq_net_backend **out, char *e
 static inline void mq_net_set_receiver(struct mq_net_backend *nb, mq_net_receive_fn *fn,
                                        void *opaque)
 {
-    nb->receive = fn;
+    /* Opaque first: a backend thread that sees fn (acquire) sees its opaque too. */
     nb->receive_opaque = opaque;
+    __atomic_store_n(&nb->receive, fn, __ATOMIC_RELEASE);
 }
 
 /* Frame from the guest. 0, or -errno (dropped). Thread-safe. */
