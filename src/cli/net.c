@@ -27,10 +27,13 @@
 #include "net/switchd.h"
 
 #define MAX_NETS 256
+/* A number from a switch's status for JSON; a missing one (older switch) is 0. */
+#define NUM(s) ((s)[0] ? (s) : "0")
 
 struct netinfo {
     char name[MQ_NET_SWITCH_NAME_MAX + 1];
     char subnet[24], dhcp[4], nat[4], pid[16], ports[16], leases[16];
+    char frames[24], full[24], bad[24];
 };
 
 static void net_usage(FILE *f)
@@ -124,6 +127,9 @@ static int query(const char *name, struct netinfo *ni, char *err, size_t errlen)
     mq_netdir_kv(reply, "pid", ni->pid, sizeof(ni->pid));
     mq_netdir_kv(reply, "ports", ni->ports, sizeof(ni->ports));
     mq_netdir_kv(reply, "leases", ni->leases, sizeof(ni->leases));
+    mq_netdir_kv(reply, "frames", ni->frames, sizeof(ni->frames));
+    mq_netdir_kv(reply, "dropped_queue_full", ni->full, sizeof(ni->full));
+    mq_netdir_kv(reply, "dropped_malformed", ni->bad, sizeof(ni->bad));
     return 0;
 }
 
@@ -402,10 +408,12 @@ static int net_list(int argc, char **argv)
         printf("[");
         for (int i = 0; i < n; i++)
             printf("%s\n  {\"name\": \"%s\", \"subnet\": \"%s\", \"dhcp\": %s, \"nat\": %s, "
-                   "\"pid\": %s, \"ports\": %s, \"leases\": %s}", i ? "," : "", nets[i].name,
-                   nets[i].subnet, !strcmp(nets[i].dhcp, "on") ? "true" : "false",
-                   !strcmp(nets[i].nat, "on") ? "true" : "false", nets[i].pid,
-                   nets[i].ports, nets[i].leases);
+                   "\"pid\": %s, \"ports\": %s, \"leases\": %s, \"frames\": %s, "
+                   "\"dropped_queue_full\": %s, \"dropped_malformed\": %s}", i ? "," : "",
+                   nets[i].name, nets[i].subnet, !strcmp(nets[i].dhcp, "on") ? "true" : "false",
+                   !strcmp(nets[i].nat, "on") ? "true" : "false", NUM(nets[i].pid),
+                   NUM(nets[i].ports), NUM(nets[i].leases), NUM(nets[i].frames), NUM(nets[i].full),
+                   NUM(nets[i].bad));
         printf("%s]\n", n ? "\n" : "");
         return 0;
     }

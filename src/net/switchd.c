@@ -221,13 +221,24 @@ static void reply(struct client *c, const char *text)
 
 static void status_text(struct switchd *d, char *out, size_t len)
 {
+    uint64_t frames = 0, full = 0, bad = 0;
     char a[16];
 
+    /* Counters of the ports connected now (a port's go when it leaves). */
+    for (int p = 0; p < MQ_SWITCHD_MAX_PORTS + 2; p++) {
+        struct mq_switch_port_stats st = mq_switch_port_stats(d->sw, p);
+
+        frames += st.rx_frames;
+        full += st.tx_queue_full;
+        bad += st.rx_malformed;
+    }
     snprintf(out, len, "%s ok\nname=%s\nsubnet=%s/%d\ndhcp=%s\nnat=%s\npid=%d\nports=%u\n"
-             "leases=%u\n", MQ_NETDIR_MAGIC, d->cfg->name, mq_net_ipv4_str(d->cfg->net, a),
+             "leases=%u\nframes=%llu\ndropped_queue_full=%llu\ndropped_malformed=%llu\n",
+             MQ_NETDIR_MAGIC, d->cfg->name, mq_net_ipv4_str(d->cfg->net, a),
              __builtin_popcount(d->cfg->mask), d->cfg->dhcp ? "on" : "off",
              d->cfg->nat ? "on" : "off", (int)getpid(), d->nvms,
-             d->dhcp ? mq_dhcp_server_lease_count(d->dhcp, now_ns() / 1000000000ull) : 0);
+             d->dhcp ? mq_dhcp_server_lease_count(d->dhcp, now_ns() / 1000000000ull) : 0,
+             (unsigned long long)frames, (unsigned long long)full, (unsigned long long)bad);
 }
 
 static void hello(struct switchd *d, struct client *c)
