@@ -187,6 +187,21 @@ static void client_close(struct switchd *d, struct client *c, const char *why)
     c->fd = -1;
 }
 
+/*
+ * Socket buffers as large as the VM side's (switch.c): a burst a VM could
+ * send must fit on the way out to another VM too, or the port queue drops
+ * it. The FORCE variant works for root only; others get the system maximum.
+ */
+static void set_bufs(int fd)
+{
+    int v = 4 << 20;
+
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+}
+
 static void accept_clients(struct switchd *d)
 {
     for (int k = 0; k < 16; k++) {
@@ -209,6 +224,7 @@ static void accept_clients(struct switchd *d)
             close(fd);
             continue;
         }
+        set_bufs(fd);
         d->cl[i] = (struct client){.kind = CL_HELLO, .fd = fd, .port = -1, .since_ns = now_ns()};
     }
 }

@@ -188,6 +188,11 @@ def main():
                    "v1 %s\nv2 %s" % (sha1, r.out))
             tap.diag("nc throughput v1 -> v2: %d MiB in %.1f s = %.2f MiB/s (including nc "
                      "start and the receiver's sha256sum)" % (FILE_MIB, dt, FILE_MIB / dt))
+            code, out, _ = nets.run("list", "--json")
+            for n in (json.loads(out) if code == 0 else []):
+                if n["name"] == "A":
+                    tap.diag("switch A: %d frames, %d dropped (port queue full), %d malformed"
+                             % (n["frames"], n["dropped_queue_full"], n["dropped_malformed"]))
             v1.run("rm -f /tmp/f")
             v2.run("rm -f /tmp/f")
 
