@@ -198,6 +198,9 @@ static void child_main(struct mq_switchd_config *cfg, int lockfd, const char *lo
 
     close(lockfd);
     setsid();
+    /* Do not keep the caller's directory busy. */
+    if (chdir("/") < 0)
+        _exit(1);
     fd = open("/dev/null", O_RDWR);
     if (fd >= 0) {
         dup2(fd, 0);

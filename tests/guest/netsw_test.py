@@ -179,15 +179,15 @@ def main():
             sha1 = m.group(1) if m else None
             v1.run("(nc -l -p 5000 < /tmp/f > /dev/null &) ; sleep 1")
             t0 = time.monotonic()
-            r = v2.run("nc %s 5000 > /tmp/f && sha256sum /tmp/f && wc -c < /tmp/f" % a1,
-                       timeout=1500)
+            r = v2.run("nc %s 5000 > /tmp/f" % a1, timeout=1500)
             dt = time.monotonic() - t0
+            r = v2.run("sha256sum /tmp/f && wc -c < /tmp/f", timeout=600)
             m = re.search(r"\b([0-9a-f]{64})\s+/tmp/f", r.out)
             tap.ok(sha1 and m and m.group(1) == sha1 and r.lines[-1].strip() == str(FILE_MIB << 20),
                    "v2 gets v1's %d MiB file over nc, sha256 matches on both sides" % FILE_MIB,
                    "v1 %s\nv2 %s" % (sha1, r.out))
-            tap.diag("nc throughput v1 -> v2: %d MiB in %.1f s = %.2f MiB/s (including nc "
-                     "start and the receiver's sha256sum)" % (FILE_MIB, dt, FILE_MIB / dt))
+            tap.diag("nc throughput v1 -> v2: %d MiB in %.1f s = %.2f MiB/s (wall clock of the"
+                     " receiving nc, on this host's load)" % (FILE_MIB, dt, FILE_MIB / dt))
             code, out, _ = nets.run("list", "--json")
             for n in (json.loads(out) if code == 0 else []):
                 if n["name"] == "A":
