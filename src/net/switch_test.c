@@ -50,7 +50,7 @@ static void *sd_thread(void *opaque)
     return NULL;
 }
 
-static int sd_start(struct sd *s, const char *dir)
+static int sd_start_opts(struct sd *s, const char *dir, bool nat)
 {
     char err[256], ok[8] = {0};
     int p[2];
@@ -60,6 +60,7 @@ static int sd_start(struct sd *s, const char *dir)
     s->cfg.net = 0x0a000500u;
     s->cfg.mask = 0xffffff00u;
     s->cfg.dhcp = true;
+    s->cfg.nat = nat;
     snprintf(s->cfg.sock_path, sizeof(s->cfg.sock_path), "%s/T.sock", dir);
     snprintf(s->cfg.state_path, sizeof(s->cfg.state_path), "%s/T.state", dir);
     if (mq_switchd_listen(s->cfg.sock_path, &s->cfg.listen_fd, err, sizeof(err))) {
@@ -77,6 +78,11 @@ static int sd_start(struct sd *s, const char *dir)
     }
     close(p[0]);
     return 0;
+}
+
+static int sd_start(struct sd *s, const char *dir)
+{
+    return sd_start_opts(s, dir, false);
 }
 
 static void sd_stop(struct sd *s)
@@ -258,6 +264,63 @@ static void test_all(const char *dir)
     CHECK(access(s.cfg.sock_path, F_OK) != 0 && access(s.cfg.state_path, F_OK) != 0);
 }
 
+/* The option of code in a DHCP reply frame (4-byte value), or 0. */
+static uint32_t opt4(const uint8_t *f, size_t len, uint8_t code)
+{
+    for (size_t i = 42 + 240; i + 6 <= len && f[i] != 255; i += 2 + f[i + 1]) {
+        if (f[i] == code && f[i + 1] == 4)
+            return mq_get_be32(f + i + 2);
+    }
+    return 0;
+}
+
+/* --dhcp --nat: the offer names the slirp gateway, which answers ARP through the switch. */
+static void test_nat(const char *dir)
+{
+#if MQ_HAVE_SLIRP
+    struct mq_net_backend *b;
+    struct nic n;
+    struct sd s;
+    static uint8_t f[512];
+    char err[256];
+
+    CHECK(sd_start_opts(&s, dir, true) == 0);
+    CHECK(mq_net_backend_create("switch=T,mac=52:54:00:00:00:01", &b, err, sizeof(err)) == 0);
+    nic_init(&n);
+    n.filter = 0x0800;
+    mq_net_set_receiver(b, nic_receive, &n);
+    CHECK(mq_net_send(b, f, discover(f, MAC1)) == 0);
+    CHECK(nic_wait(&n, 1, 3000));
+    CHECK(opt4(n.last, n.last_len, 3) == 0x0a000502u && opt4(n.last, n.last_len, 6) == 0x0a000503u);
+    /* Exactly one offer: libslirp's own DHCP is off. */
+    usleep(300000);
+    CHECK(nic_count(&n) == 1);
+
+    pthread_mutex_lock(&n.lock);
+    n.filter = 0x0806;
+    n.n = 0;
+    pthread_mutex_unlock(&n.lock);
+    memset(f, 0, 60);
+    memset(f, 0xff, 6);
+    memcpy(f + 6, MAC1, 6);
+    mq_put_be16(f + 12, 0x0806);
+    mq_put_be16(f + 14, 1);
+    mq_put_be16(f + 16, 0x0800);
+    f[18] = 6, f[19] = 4;
+    mq_put_be16(f + 20, 1);
+    memcpy(f + 22, MAC1, 6);
+    mq_put_be32(f + 28, 0x0a00050au);
+    mq_put_be32(f + 38, 0x0a000502u);
+    CHECK(mq_net_send(b, f, 60) == 0);
+    CHECK(nic_wait(&n, 1, 3000) && mq_get_be16(n.last + 20) == 2 &&
+          mq_get_be32(n.last + 28) == 0x0a000502u);
+    mq_net_backend_close(b);
+    sd_stop(&s);
+#else
+    printf("# no libslirp: the NAT uplink is not tested\n");
+#endif
+}
+
 int main(void)
 {
     char tmp[] = "/tmp/switch_test.XXXXXX", dir[256], err[256];
@@ -270,6 +333,7 @@ int main(void)
         return 1;
     }
     test_all(dir);
+    test_nat(dir);
     unlink(strcat(dir, "/../net/.lock"));
     rmdir(dir);
     if (failures) {
