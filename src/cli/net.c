@@ -143,7 +143,7 @@ static int collect(const char *dir, struct netinfo *nets, int max)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
-    int n = 0;
+    int n = 0, ret;
 
     if (!d)
         return 0;
@@ -151,16 +151,28 @@ static int collect(const char *dir, struct netinfo *nets, int max)
         char name[MQ_NET_SWITCH_NAME_MAX + 8], err[512];
         char *dot = strrchr(e->d_name, '.');
 
-        if (!dot || strcmp(dot, ".sock") != 0 || (size_t)(dot - e->d_name) >= sizeof(name))
+        if (!dot || (size_t)(dot - e->d_name) >= sizeof(name))
             continue;
         memcpy(name, e->d_name, (size_t)(dot - e->d_name));
         name[dot - e->d_name] = '\0';
         if (!mq_net_switch_name_valid(name))
             continue;
-        if (query(name, &nets[n], err, sizeof(err)) == 0) {
+        if (!strcmp(dot, ".state")) {
+            /* A state file without its socket: the process died after unlinking it. */
+            char path[512];
+
+            snprintf(path, sizeof(path), "%s/%s.sock", dir, name);
+            if (access(path, F_OK) != 0 && errno == ENOENT)
+                remove_files(dir, name);
+            continue;
+        }
+        if (strcmp(dot, ".sock") != 0)
+            continue;
+        ret = query(name, &nets[n], err, sizeof(err));
+        if (ret == 0) {
             n++;
-        } else if (errno = 0, 1) {
-            /* Refused or gone: no process behind it. */
+        } else if (ret == -ECONNREFUSED) {
+            /* No process behind the socket. */
             struct stat st;
             char path[512];
 
