@@ -292,14 +292,18 @@ int mq_switch_input(struct mq_switch *sw, int port, const uint8_t *frame, size_t
                     uint64_t now_ns)
 {
     struct port *in = get_port(sw, port);
-    const uint8_t *dst = frame, *src = frame + 6;
+    const uint8_t *dst = frame, *src;
     int out, n = 0;
 
     if (!in)
         return -ENOENT;
+    if (!frame || len < MQ_SWITCH_MIN_FRAME || len > MQ_SWITCH_MAX_FRAME) {
+        in->st.rx_malformed++;
+        return -EINVAL;
+    }
     /* A multicast or all-zero source is never a station (802.3 clause 3.2.3). */
-    if (!frame || len < MQ_SWITCH_MIN_FRAME || len > MQ_SWITCH_MAX_FRAME || (src[0] & 1) ||
-        mac_is_zero(src)) {
+    src = frame + 6;
+    if ((src[0] & 1) || mac_is_zero(src)) {
         in->st.rx_malformed++;
         return -EINVAL;
     }
