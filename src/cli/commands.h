@@ -13,6 +13,7 @@ int mq_cmd_snapshot(int argc, char **argv);
 int mq_cmd_export(int argc, char **argv);
 int mq_cmd_import(int argc, char **argv);
 int mq_cmd_img(int argc, char **argv);
+<<<<<<< HEAD
 int mq_cmd_start(int argc, char **argv);
 int mq_cmd_list(int argc, char **argv);
 int mq_cmd_stop(int argc, char **argv);
@@ -21,5 +22,8 @@ int mq_cmd_resume(int argc, char **argv);
 int mq_cmd_status(int argc, char **argv);
 int mq_cmd_stats(int argc, char **argv);
 int mq_cmd_console(int argc, char **argv);
+=======
+int mq_cmd_net(int argc, char **argv);
+>>>>>>> netsw
 
 #endif

@@ -32,6 +32,7 @@ static const struct command commands[] = {
     {"import", mq_cmd_import, "recreate a VM from an export archive"},
     {"export", mq_cmd_export, "pack a VM and its disks into one compressed archive"},
     {"img", mq_cmd_img, "disk image tools: convert (raw, qcow2), info"},
+    {"net", mq_cmd_net, "virtual networks between VMs: create, list, delete"},
 };
 
 static void usage(FILE *f)

@@ -10,6 +10,7 @@
 
 #include "net/net_spec.h"
 #include "net/net_stats.h"
+#include "net/switch.h"
 #if MQ_HAVE_SLIRP
 #include "net/user.h"
 #endif
@@ -50,14 +51,11 @@ int mq_net_backend_create(const char *spec, struct mq_net_backend **out, char *e
     case MQ_NET_KIND_USER:
         ret = create_user(&s->u.user, out, err, errlen);
         break;
-    /* TODO: the switch (VM-to-VM, its own process) and tap backends. */
     case MQ_NET_KIND_SWITCH:
-        mq_net_errf(err, errlen, "--net switch=%s: not supported yet", s->u.sw.name);
-        ret = -ENOTSUP;
+        ret = mq_net_switch_create(&s->u.sw, out, err, errlen);
         break;
     case MQ_NET_KIND_TAP:
-        mq_net_errf(err, errlen, "--net tap=%s: not supported yet", s->u.tap.ifname);
-        ret = -ENOTSUP;
+        ret = mq_net_tap_create(&s->u.tap, out, err, errlen);
         break;
     default:
         mq_net_errf(err, errlen, "--net: unknown backend kind");
@@ -81,5 +79,5 @@ int mq_net_backend_get_stats(struct mq_net_backend *nb, struct mq_net_stats *out
     if (mq_net_user_get_stats(nb, out) == 0)
         return 0;
 #endif
-    return -ENOTSUP;
+    return mq_net_fd_get_stats(nb, out);
 }

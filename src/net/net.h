@@ -35,11 +35,16 @@ struct mq_net_backend {
     const struct mq_net_backend_ops *ops;
     mq_net_receive_fn *receive;
     void *receive_opaque;
+    /* The backend's specification names the NIC's MAC (switch=NAME,mac=...):
+     * the NIC uses it instead of its default. Set before create returns. */
+    bool has_mac;
+    uint8_t mac[6];
 };
 
 /*
  * Create a backend from a user specification (the value of --net, e.g.
- * "user", "user,hostfwd=tcp:127.0.0.1:2222-:22"). On error returns -errno
+ * "user", "user,hostfwd=tcp:127.0.0.1:2222-:22", "switch=lan0", "tap=tap0").
+ * On error returns -errno
  * with a one-line reason in err.
  */
 int mq_net_backend_create(const char *spec, struct mq_net_backend **out, char *err,
@@ -48,8 +53,9 @@ int mq_net_backend_create(const char *spec, struct mq_net_backend **out, char *e
 static inline void mq_net_set_receiver(struct mq_net_backend *nb, mq_net_receive_fn *fn,
                                        void *opaque)
 {
-    nb->receive = fn;
+    /* Opaque first: a backend thread that sees fn (acquire) sees its opaque too. */
     nb->receive_opaque = opaque;
+    __atomic_store_n(&nb->receive, fn, __ATOMIC_RELEASE);
 }
 
 /* Frame from the guest. 0, or -errno (dropped). Thread-safe. */

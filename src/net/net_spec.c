@@ -591,6 +591,13 @@ static bool valid_switch_name(struct tok t)
     return true;
 }
 
+bool mq_net_switch_name_valid(const char *name)
+{
+    struct tok t = { name, strnlen(name, MQ_NET_SWITCH_NAME_MAX + 1) };
+
+    return valid_switch_name(t) && name[t.n] == '\0';
+}
+
 static int switch_option_cb(void *opaque, struct tok opt, char *err, size_t errlen)
 {
     struct mq_net_switch_spec *sw = opaque;

@@ -59,6 +59,7 @@ struct mq_net_user_spec {
     bool restricted;     /* restrict=on: no connections leave the virtual network */
     bool ipv6;           /* ipv6=on (default, as QEMU): fec0::/64 */
     char hostname[MQ_NET_HOSTNAME_MAX + 1]; /* DHCP host name; empty: none */
+    bool no_dhcp;        /* not from --net: a switch's NAT uplink when it serves DHCP */
     unsigned n_hostfwd;
     struct mq_net_hostfwd hostfwd[MQ_NET_MAX_HOSTFWD];
 };
@@ -96,6 +97,9 @@ int mq_net_spec_parse(const char *spec, struct mq_net_spec *out, char *err,
  * characters become '?', since messages quote user text. For backends too.
  */
 void mq_net_errf(char *err, size_t errlen, const char *fmt, ...) MQ_PRINTF(3, 4);
+
+/* name is a valid switch (network) name: 1-63 of [A-Za-z0-9_.-], not starting with '.' or '-'. */
+bool mq_net_switch_name_valid(const char *name);
 
 /* "a.b.c.d" for a host-order address; buf must hold 16 bytes. Returns buf. */
 const char *mq_net_ipv4_str(uint32_t addr, char buf[16]);

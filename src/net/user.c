@@ -648,6 +648,8 @@ int mq_net_user_create(const struct mq_net_user_spec *spec, struct mq_net_backen
     cfg.disable_host_loopback = false;
     /* libslirp's protocol emulation (FTP, IRC...) is documented as unsafe. */
     cfg.enable_emu = false;
+    /* A switch's uplink when the switch runs its own DHCP server. */
+    cfg.disable_dhcp = spec->no_dhcp;
 
     ub->slirp = slirp_new(&cfg, &user_slirp_cb, ub);
     if (!ub->slirp) {

@@ -486,7 +486,8 @@ int mq_virtio_net_create(struct mq_virtio_dev *vdev, struct mq_event_loop *loop,
         return -ENOMEM;
     n->vdev = vdev;
     n->nb = nb;
-    memcpy(n->mac, mac, 6);
+    /* A MAC named in the backend's specification (switch=NAME,mac=...) wins. */
+    memcpy(n->mac, nb->has_mac ? nb->mac : mac, 6);
     n->link_up = true;
     n->tx_segs = calloc(QUEUE_SIZE, sizeof(*n->tx_segs));
     n->tx_buf = malloc(MQ_VIRTIO_NET_MAX_FRAME);
