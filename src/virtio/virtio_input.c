@@ -282,7 +282,10 @@ static void input_reset(void *model)
     pthread_mutex_unlock(&in->lock);
 }
 
-/* Fields: version (u32), select, subsel (u8), pending count (u32), per event type, code (u16), value (u32). */
+/*
+ * Fields: layout version (u32), select, subsel (u8), pending count (u32),
+ * then per pending event its type, code (u16) and value (u32).
+ */
 static int input_save(void *model, struct mq_state_writer *w)
 {
     struct mq_virtio_input *in = model;

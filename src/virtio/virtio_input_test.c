@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of virtio-input: config space answers, key events with and without buffers, statusq, bad chains, snapshots, threads. */
+/*
+ * Tests of virtio-input: config space answers, key events with and without
+ * buffers, the statusq, bad chains, snapshots, pressing from threads.
+ */
 #include "virtio/virtio_input.h"
 
 #include <pthread.h>
@@ -140,7 +143,7 @@ static struct ev read_event(struct td *t, uint64_t gpa)
     return (struct ev){mq_get_le16(p), mq_get_le16(p + 2), mq_get_le32(p + 4)};
 }
 
-/* Take up to max used eventq buffers (waiting up to 5 s for the first want), decode them. */
+/* Take up to max used eventq buffers (up to 5 s for the first want) and decode them. */
 static unsigned take_events(struct td *t, struct ev *out, unsigned max, unsigned want)
 {
     unsigned n = 0;
@@ -391,7 +394,7 @@ static void *press_thread(void *arg)
     return NULL;
 }
 
-/* Take the used event buffers, count them, give them back as Linux's virtinput_recv_events() does. */
+/* Count the used event buffers and give them back, as Linux's virtinput_recv_events() does. */
 static void recycle(struct td *t, unsigned *got, unsigned *keys)
 {
     uint32_t id, len;
