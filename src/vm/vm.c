@@ -158,7 +158,10 @@ static void join_harts(struct vm *vm)
         pthread_join(vm->threads[i], NULL);
 }
 
-/* Wait for a stop request, turning SIGINT/SIGTERM/SIGHUP into one. */
+/*
+ * Wait for a stop request, turning SIGINT/SIGTERM/SIGHUP into one. SIGPWR
+ * presses the power button and keeps waiting: the guest stops itself.
+ */
 static void wait_for_stop(struct vm *vm, const sigset_t *sigs)
 {
     for (;;) {
@@ -179,6 +182,15 @@ static void wait_for_stop(struct vm *vm, const sigset_t *sigs)
                 rv_hart_describe(mq_virt_hart(vm->board, i), line, sizeof(line));
                 mq_warn("vm", "hart %u: %s", i, line);
             }
+            continue;
+        }
+        if (sig == SIGPWR) {
+            /* `maquina stop`: ask the guest to shut down through its power button. */
+            int ret = mq_virt_power_button(vm->board);
+            if (ret)
+                mq_warn("vm", "SIGPWR: cannot press the power button: %s", strerror(-ret));
+            else
+                mq_info("vm", "SIGPWR: power button pressed");
             continue;
         }
         if (sig > 0) {
@@ -227,6 +239,7 @@ static int run_until_stop(struct vm *vm, char *err, size_t errlen)
     sigaddset(&sigs, SIGTERM);
     sigaddset(&sigs, SIGHUP);
     sigaddset(&sigs, SIGUSR1);
+    sigaddset(&sigs, SIGPWR);
     pthread_sigmask(SIG_BLOCK, &sigs, &old);
     for (;;) {
         ret = start_harts(vm, err, errlen);
