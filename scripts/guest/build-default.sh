@@ -28,7 +28,8 @@ KERNEL_META=linux-image-riscv64
 BUSYBOX_PKG=busybox-static
 # Modules for the virt board's virtio-mmio devices and an ext4 disk; a
 # trailing "?" marks a module that may be absent (e.g. built in differently).
-MODULES="virtio_mmio virtio_blk virtio_net virtio_rng virtio_console ext4 af_packet?"
+# virtio_input + evdev: the power button as /dev/input/event0, for acpid.
+MODULES="virtio_mmio virtio_blk virtio_net virtio_rng virtio_console virtio_input evdev ext4 af_packet?"
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -325,6 +326,8 @@ build() {
     mkdir -p "$root/etc" "$root/usr/share/udhcpc"
     cp "$here/initramfs/init" "$root/init"
     cp "$here/initramfs/udhcpc.script" "$root/usr/share/udhcpc/default.script"
+    cp "$here/initramfs/acpid.conf" "$root/etc/acpid.conf"
+    cp "$here/initramfs/power-button.sh" "$root/etc/power-button.sh"
     cp "$bb" "$root/busybox"
     echo maquina > "$root/etc/hostname"
     printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' > "$root/etc/passwd"
@@ -340,7 +343,7 @@ EOF
     # The cpio spec, in a fixed order; the archive is reproducible.
     local spec=$work/initramfs.spec d f a
     {
-        for d in bin dev etc lib lib/modules "lib/modules/$krel" mnt proc root run sys tmp usr usr/share usr/share/udhcpc var; do
+        for d in bin dev etc etc/acpi etc/acpi/PWRF lib lib/modules "lib/modules/$krel" mnt proc root run sys tmp usr usr/share usr/share/udhcpc var; do
             case $d in tmp) echo "dir /$d 1777 0 0" ;; root) echo "dir /$d 700 0 0" ;; *) echo "dir /$d 755 0 0" ;; esac
         done
         echo "slink /sbin bin 777 0 0"
@@ -354,9 +357,10 @@ EOF
         while read -r a; do
             echo "slink /bin/$a busybox 777 0 0"
         done < "$work/applets"
-        for f in group hostname hosts passwd profile shells; do
+        for f in acpid.conf group hostname hosts passwd profile shells; do
             echo "file /etc/$f $root/etc/$f 644 0 0"
         done
+        echo "file /etc/acpi/PWRF/00000080 $root/etc/power-button.sh 755 0 0"
         echo "file /usr/share/udhcpc/default.script $root/usr/share/udhcpc/default.script 755 0 0"
         echo "file /lib/modules/$krel/load.order $kmods/load.order 644 0 0"
         while read -r a; do

@@ -13,7 +13,6 @@ int mq_cmd_snapshot(int argc, char **argv);
 int mq_cmd_export(int argc, char **argv);
 int mq_cmd_import(int argc, char **argv);
 int mq_cmd_img(int argc, char **argv);
-<<<<<<< HEAD
 int mq_cmd_start(int argc, char **argv);
 int mq_cmd_list(int argc, char **argv);
 int mq_cmd_stop(int argc, char **argv);
@@ -22,8 +21,6 @@ int mq_cmd_resume(int argc, char **argv);
 int mq_cmd_status(int argc, char **argv);
 int mq_cmd_stats(int argc, char **argv);
 int mq_cmd_console(int argc, char **argv);
-=======
 int mq_cmd_net(int argc, char **argv);
->>>>>>> netsw
 
 #endif

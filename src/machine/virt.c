@@ -26,10 +26,12 @@
 #include "mem/rom.h"
 #include "block/blockdev.h"
 #include "util/file.h"
+#include "util/log.h"
 #include "net/net.h"
 #include "util/chardev.h"
 #include "virtio/virtio_blk.h"
 #include "virtio/virtio_console.h"
+#include "virtio/virtio_input.h"
 #include "virtio/virtio_net.h"
 #include "virtio/virtio_mmio.h"
 #include "virtio/virtio_rng.h"
@@ -231,6 +233,27 @@ static int add_hvc(struct mq_virt *m, char *err, size_t errlen)
     return ret;
 }
 
+/*
+ * The power button comes last, so it moves no other device's slot. A
+ * convenience, not worth refusing a machine whose slots are all taken.
+ */
+static int add_input(struct mq_virt *m, char *err, size_t errlen)
+{
+    struct mq_virtio_dev *vdev;
+    int ret;
+
+    if (m->virtio_used >= VIRT_VIRTIO_SLOTS) {
+        mq_info("virt", "all %u virtio slots taken: no virtio-input power button",
+                VIRT_VIRTIO_SLOTS);
+        return 0;
+    }
+    vdev = next_slot(m, "the power button", err, errlen);
+    ret = mq_virtio_input_create(vdev, m->cfg.loop, &m->input);
+    if (ret)
+        snprintf(err, errlen, "virt: cannot create virtio-input: %s", strerror(-ret));
+    return ret;
+}
+
 static int create_virtio_devices(struct mq_virt *m, char *err, size_t errlen)
 {
     struct mq_virtio_dev *vdev;
@@ -256,8 +279,13 @@ static int create_virtio_devices(struct mq_virt *m, char *err, size_t errlen)
             return ret;
         }
     }
-    if (m->cfg.hvc)
-        return add_hvc(m, err, errlen);
+    if (m->cfg.hvc) {
+        ret = add_hvc(m, err, errlen);
+        if (ret)
+            return ret;
+    }
+    if (!m->cfg.no_input)
+        return add_input(m, err, errlen);
     return 0;
 }
 
@@ -408,6 +436,13 @@ struct rv_hart *mq_virt_hart(struct mq_virt *m, unsigned i)
 size_t mq_virt_console_in(struct mq_virt *m, const uint8_t *buf, size_t len)
 {
     return mq_uart16550_rx(m->uart, buf, len);
+}
+
+int mq_virt_power_button(struct mq_virt *m)
+{
+    if (!m->input)
+        return -ENODEV;
+    return mq_virtio_input_press_key(m->input, MQ_INPUT_KEY_POWER);
 }
 
 void mq_virt_set_console_space_cb(struct mq_virt *m, void (*cb)(void *opaque), void *opaque)

@@ -58,6 +58,14 @@ struct mq_virt_config {
     struct mq_virt_disk disks[MQ_VIRT_VIRTIO_SLOTS];
     unsigned ndisks;
     bool no_rng; /* leave out the virtio-rng device (present by default) */
+    /*
+     * Leave out the virtio-input power button (present by default). It
+     * takes the first slot after every other virtio device (disks, NICs,
+     * rng, hvc0), so adding it moves no other device: /dev/vda.. and
+     * eth0.. keep their slots. When those fill all the slots the button
+     * is left out (logged) rather than refusing the machine.
+     */
+    bool no_input;
     /* NICs: --net specifications ("user,hostfwd=..."), eth0, eth1 ... */
     const char *nets[MQ_VIRT_VIRTIO_SLOTS];
     unsigned nnets;
@@ -110,6 +118,19 @@ struct rv_hart *mq_virt_hart(struct mq_virt *m, unsigned i);
 
 /* Push host console input to the UART; returns bytes accepted. Thread-safe. */
 size_t mq_virt_console_in(struct mq_virt *m, const uint8_t *buf, size_t len);
+
+/*
+ * Press and release the power button (KEY_POWER on the virtio-input
+ * device): the guest's acpid or systemd-logind then shuts down, ending
+ * with a poweroff through the syscon (cfg.power). Returns 0 when the key
+ * events were queued for the guest's driver, -ENODEV when the board has
+ * no button (no_input, or no free slot) or the guest's driver is not
+ * ready (not loaded yet, reset, or in error), -ENOBUFS when the driver
+ * has not taken the last 16 presses. On an error the caller falls back
+ * (e.g. stops the VM itself). Whether the guest acts on the key is up to
+ * the guest. Thread-safe; not during mq_virt_destroy().
+ */
+int mq_virt_power_button(struct mq_virt *m);
 
 /* Called (from a hart thread) when the UART can take input again. */
 void mq_virt_set_console_space_cb(struct mq_virt *m, void (*cb)(void *opaque), void *opaque);

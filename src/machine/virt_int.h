@@ -16,6 +16,7 @@ struct mq_blockdev;
 struct mq_chardev;
 struct mq_virtio_console;
 struct mq_virtio_dev;
+struct mq_virtio_input;
 
 /* The memory map (DESIGN.md, "The virt board"). */
 #define VIRT_SYSCON_BASE 0x00100000ull
@@ -54,6 +55,7 @@ struct mq_virt {
     uint64_t stopped_mtime;
     struct mq_chardev *hvc_chr;
     struct mq_virtio_console *hvc;
+    struct mq_virtio_input *input; /* the power button; NULL: none */
 };
 
 #endif

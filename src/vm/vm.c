@@ -249,7 +249,10 @@ static void dump_harts(struct mq_vm *vm)
     }
 }
 
-/* Wait for a stop request, turning SIGINT/SIGTERM/SIGHUP into one. */
+/*
+ * Wait for a stop request, turning SIGINT/SIGTERM/SIGHUP into one. SIGPWR
+ * presses the power button and keeps waiting: the guest stops itself.
+ */
 static void wait_for_stop(struct mq_vm *vm, const sigset_t *sigs)
 {
     for (;;) {

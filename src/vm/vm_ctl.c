@@ -73,8 +73,17 @@ int mq_vm_ctl_stop(struct mq_vm *vm, bool force, char *err, size_t errlen)
         mq_vm_request_stop(vm, VM_QUIT, 0);
         return 0;
     }
-    snprintf(err, errlen, "this machine has no power button the guest can be asked with");
-    return -ENODEV;
+    int ret = mq_virt_power_button(vm->board);
+
+    if (ret == -ENODEV)
+        snprintf(err, errlen, "the guest cannot be asked to shut down: no power button, or "
+                 "its driver is not ready (still booting?)");
+    else if (ret)
+        snprintf(err, errlen, "the guest did not take the last power button presses (%s)",
+                 strerror(-ret));
+    else
+        mq_info("vm", "power button pressed");
+    return ret;
 }
 
 int mq_vm_ctl_reset(struct mq_vm *vm, char *err, size_t errlen)

@@ -25,7 +25,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import guestlib  # noqa: E402
 
 BLOCK = 4096
-FLUSHED = re.compile(rb"flushed (\d+)\r?\n")
+FLUSHED = re.compile(rb"flushed (\d+)\r*\n")
 
 
 def writer(start):
