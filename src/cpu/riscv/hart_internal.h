@@ -87,12 +87,16 @@ typedef uint64_t (*rv_exec_fn)(struct rv_hart *h, const struct rv_insn *in, uint
 /*
  * One decoded instruction. 16 bytes so a decoded page stays compact.
  * imm holds the immediate, or the CSR number, or for FP arithmetic the
- * rounding mode (bits 0-2) and rs3 (bits 8-12).
+ * rounding mode (bits 0-2) and rs3 (bits 8-12). op selects the dispatch
+ * loop's inline copy of fn (interp.c, enum rv_fast_op); 0 marks a slot
+ * that is not decoded yet.
  */
 struct rv_insn {
     rv_exec_fn fn;
     int32_t imm;
-    uint8_t rd, rs1, rs2, len;
+    uint8_t rd, rs1;
+    uint8_t rs2 : 5, len : 3;
+    uint8_t op;
 };
 
 #define RV_DPAGE_SLOTS 2048 /* one per 2-byte parcel of a 4 KiB page */
@@ -253,6 +257,20 @@ void rv_decode16(uint16_t raw, struct rv_insn *in);
 /* Expand a compressed instruction to its 32-bit equivalent; 0 when illegal. */
 uint32_t rv_rvc_expand(uint16_t c);
 
+/* ---- interp.c ---- */
+/*
+ * Run instructions until h->instret reaches end, an instruction asks for a
+ * check (h->check), or, within at most one page's worth of straight-line
+ * code or a taken branch, another thread set h->check.
+ */
+void rv_interp_run(struct rv_hart *h, uint64_t end);
+/* The dispatch loop's op for a decoded instruction (sets in->op). */
+void rv_interp_set_op(struct rv_insn *in);
+
+/* ---- hart.c ---- */
+/* Fetch, decode and execute the instruction at h->pc without the decoded cache. */
+void rv_exec_uncached(struct rv_hart *h);
+
 /* ---- exec handlers referenced by the decoder ---- */
 uint64_t rv_exec_illegal(struct rv_hart *h, const struct rv_insn *in, uint64_t pc);
 uint64_t rv_exec_cross_page(struct rv_hart *h, const struct rv_insn *in, uint64_t pc);
@@ -299,9 +317,14 @@ static inline unsigned rv_tlb_index(uint64_t va)
     return (unsigned)(va >> 12) & (RV_TLB_SIZE - 1);
 }
 
-/* Load fast path: aligned or not, as long as it stays inside one page of RAM. */
+/*
+ * Load fast path: aligned or not, as long as it stays inside one page of
+ * RAM. name##_fast only tries the TLB and returns false when the slow path
+ * is needed (nothing raised); name falls back to the slow path.
+ */
 #define RV_DEFINE_LOAD(name, type)                                                   \
-    static MQ_ALWAYS_INLINE bool name(struct rv_hart *h, uint64_t va, uint64_t *out) \
+    static MQ_ALWAYS_INLINE bool name##_fast(struct rv_hart *h, uint64_t va,         \
+                                             uint64_t *out)                          \
     {                                                                                \
         const struct rv_tlb_entry *e = &h->tlb_r[rv_tlb_index(va)];                  \
         if (likely(e->tag == ((va & ~0xfffull) | h->data_key) &&                     \
@@ -319,6 +342,12 @@ static inline unsigned rv_tlb_index(uint64_t va)
             *out = (uint64_t)v;                                                      \
             return true;                                                             \
         }                                                                            \
+        return false;                                                                \
+    }                                                                                \
+    static MQ_ALWAYS_INLINE bool name(struct rv_hart *h, uint64_t va, uint64_t *out) \
+    {                                                                                \
+        if (likely(name##_fast(h, va, out)))                                         \
+            return true;                                                             \
         uint64_t raw;                                                                \
         if (!rv_load_slow(h, va, sizeof(type), &raw))                                \
             return false;                                                            \
@@ -349,7 +378,8 @@ RV_DEFINE_LOAD(rv_load_s32, int32_t)
  * dropped.
  */
 #define RV_DEFINE_STORE(name, type)                                                  \
-    static MQ_ALWAYS_INLINE bool name(struct rv_hart *h, uint64_t va, uint64_t val)  \
+    static MQ_ALWAYS_INLINE bool name##_fast(struct rv_hart *h, uint64_t va,         \
+                                             uint64_t val)                           \
     {                                                                                \
         const struct rv_tlb_entry *e = &h->tlb_w[rv_tlb_index(va)];                  \
         if (likely(e->tag == ((va & ~0xfffull) | h->data_key) &&                     \
@@ -366,6 +396,12 @@ RV_DEFINE_LOAD(rv_load_s32, int32_t)
                 return true;                                                         \
             }                                                                        \
         }                                                                            \
+        return false;                                                                \
+    }                                                                                \
+    static MQ_ALWAYS_INLINE bool name(struct rv_hart *h, uint64_t va, uint64_t val)  \
+    {                                                                                \
+        if (likely(name##_fast(h, va, val)))                                         \
+            return true;                                                             \
         return rv_store_slow(h, va, sizeof(type), val);                              \
     }
 

@@ -314,6 +314,7 @@ static void dpage_clear(struct rv_dpage *d)
             unsigned b = (unsigned)__builtin_ctzll(bits);
             bits &= bits - 1;
             d->slot[w * 64 + b].fn = NULL;
+            d->slot[w * 64 + b].op = RV_OP_DECODE;
         }
         d->used[w] = 0;
     }

@@ -1,0 +1,214 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The interpreter's dispatch loop: threaded code over the decoded page.
+ *
+ * Each decoded slot carries an op (enum rv_fast_op). The common integer
+ * instructions (ALU, M, branches, jumps, loads and stores that hit the
+ * TLB) have inline copies here, built from the same macros as their
+ * handlers in exec.c, and each copy jumps straight to the next slot's copy
+ * (GNU C computed goto: one indirect jump per copy, so the host predicts
+ * each from its own history). While control stays inside the current
+ * physical page, nothing else runs between two instructions but the
+ * instruction budget check: pc and the count live in registers, the next
+ * slot is found by address.
+ *
+ * Everything else goes through the full path ("lookup"): a look at
+ * h->check, the fetch page check and, for an op without an inline copy or
+ * a load/store that misses the TLB fast path, a call of in->fn with h->pc
+ * and h->instret up to date. Any change of hart state that could affect
+ * fetch (traps, CSR writes, fence.i, sfence.vma, stores to code pages,
+ * MMIO) happens only inside such a call, so the next instruction is always
+ * looked up afresh after it. Requests from other threads (h->check) are
+ * therefore seen at the next page change, call or batch end, at most
+ * RV_BATCH instructions later (hart.c).
+ */
+#include "cpu/riscv/exec.h"
+#include "util/le.h"
+
+void rv_interp_set_op(struct rv_insn *in)
+{
+    unsigned op;
+
+#define OP_IF(n, x) if (in->fn == rv_exec_##n) op = RV_OP_##n; else
+    if (in->fn == rv_exec_jal)
+        op = RV_OP_jal;
+    else if (in->fn == rv_exec_jalr)
+        op = RV_OP_jalr;
+    else
+        RV_ALU_OPS(OP_IF) RV_BRANCH_OPS(OP_IF) RV_LOAD_OPS(OP_IF) RV_STORE_OPS(OP_IF)
+        op = RV_OP_CALL;
+#undef OP_IF
+    in->op = (uint8_t)(op | (in->len == 2 ? RV_OP_C : 0));
+}
+
+/* First execution of a cached slot at pc in the current fetch page: decode it in place. */
+static void decode_slot(struct rv_hart *h, struct rv_insn *slot, uint64_t pc)
+{
+    struct rv_dpage *d = h->fetch_dpage;
+    unsigned off = (unsigned)(pc & 0xfff);
+    const uint8_t *code = h->ram->host + (d->page_index << MQ_PAGE_SHIFT) + off;
+    uint16_t lo = mq_get_le16(code);
+
+    if ((lo & 3) != 3) {
+        rv_decode16(lo, slot);
+    } else if (off == 4094) {
+        slot->fn = rv_exec_cross_page;
+        slot->len = 4;
+    } else {
+        rv_decode32(mq_get_le32(code), slot);
+    }
+    rv_interp_set_op(slot);
+    d->used[off >> 7] |= 1ull << ((off >> 1) & 63);
+}
+
+void rv_interp_run(struct rv_hart *h, uint64_t end)
+{
+    /* Inline copies: one label for the 4-byte and one for the 2-byte form. */
+#define LABELS2(n, x) [RV_OP_##n] = &&op_##n##_4, [RV_OP_##n | RV_OP_C] = &&op_##n##_2,
+    static const void *const labels[256] = {
+        [RV_OP_DECODE] = &&op_decode, [RV_OP_DECODE | RV_OP_C] = &&op_decode,
+        [RV_OP_CALL] = &&op_call, [RV_OP_CALL | RV_OP_C] = &&op_call,
+        LABELS2(jal, 0) LABELS2(jalr, 0)
+        RV_ALU_OPS(LABELS2) RV_BRANCH_OPS(LABELS2) RV_LOAD_OPS(LABELS2) RV_STORE_OPS(LABELS2)
+    };
+#undef LABELS2
+    uint64_t pc = h->pc, n = h->instret;
+    struct rv_insn *slot0 = NULL, *in;
+
+/* Count the instruction at in and run its copy, unless the budget is spent. */
+#define DISPATCH()                          \
+    do {                                    \
+        if (unlikely(n >= end))             \
+            goto out;                       \
+        n++;                                \
+        goto *labels[in->op];               \
+    } while (0)
+/* Fall through to the next instruction of length L. */
+#define NEXT(L)                             \
+    do {                                    \
+        pc += (L);                          \
+        if (unlikely((pc & 0xfff) < (L)))   \
+            goto lookup; /* next page */    \
+        in += (L) / 2;                      \
+        DISPATCH();                         \
+    } while (0)
+/* Continue at target: directly when it is in the same page. */
+#define JUMP(target)                                   \
+    do {                                               \
+        uint64_t t_ = (target);                        \
+        if (unlikely((t_ ^ pc) & ~0xfffull)) {         \
+            pc = t_;                                   \
+            goto lookup;                               \
+        }                                              \
+        pc = t_;                                       \
+        in = slot0 + ((t_ & 0xfff) >> 1);              \
+        DISPATCH();                                    \
+    } while (0)
+
+lookup:
+    if (n >= end || rv_check_pending(h))
+        goto out;
+    if (unlikely((pc & ~0xfffull) != h->fetch_vpage)) {
+        h->pc = pc;
+        if (!rv_fetch_page(h, pc)) {
+            n++; /* the fetch fault counts as an instruction; the trap was taken */
+            pc = h->pc;
+            goto lookup;
+        }
+        if (!h->fetch_dpage || h->fetch_vpage != (pc & ~0xfffull)) {
+            h->instret = ++n;
+            rv_exec_uncached(h); /* executable but not cacheable (ROM, MMIO) */
+            pc = h->pc;
+            goto lookup;
+        }
+    }
+    slot0 = h->fetch_dpage->slot;
+    in = &slot0[(pc & 0xfff) >> 1];
+    DISPATCH();
+
+op_decode:
+    decode_slot(h, in, pc);
+    goto *labels[in->op];
+
+op_call:
+    h->pc = pc;
+    h->instret = n;
+    pc = in->fn(h, in, pc);
+    goto lookup;
+
+#define ALU2(name, expr)                       \
+    op_##name##_4 : rv_set_x(h, in->rd, (expr)); \
+    NEXT(4);                                   \
+    op_##name##_2 : rv_set_x(h, in->rd, (expr)); \
+    NEXT(2);
+    RV_ALU_OPS(ALU2)
+#undef ALU2
+
+#define BRANCH2(name, cond)          \
+    op_##name##_4 : if (cond)        \
+        JUMP(pc + (uint64_t)RV_IMM); \
+    NEXT(4);                         \
+    op_##name##_2 : if (cond)        \
+        JUMP(pc + (uint64_t)RV_IMM); \
+    NEXT(2);
+    RV_BRANCH_OPS(BRANCH2)
+#undef BRANCH2
+
+    /* A miss of the fast path runs the handler, which takes the slow path. */
+#define LOAD2(name, fn)                                                       \
+    op_##name##_4 : {                                                         \
+        uint64_t v_;                                                          \
+        if (unlikely(!fn##_fast(h, RV_RS1 + (uint64_t)RV_IMM, &v_)))          \
+            goto op_call;                                                     \
+        rv_set_x(h, in->rd, v_);                                              \
+        NEXT(4);                                                              \
+    }                                                                         \
+    op_##name##_2 : {                                                         \
+        uint64_t v_;                                                          \
+        if (unlikely(!fn##_fast(h, RV_RS1 + (uint64_t)RV_IMM, &v_)))          \
+            goto op_call;                                                     \
+        rv_set_x(h, in->rd, v_);                                              \
+        NEXT(2);                                                              \
+    }
+    RV_LOAD_OPS(LOAD2)
+#undef LOAD2
+
+#define STORE2(name, fn)                                                      \
+    op_##name##_4 : if (unlikely(!fn##_fast(h, RV_RS1 + (uint64_t)RV_IMM, RV_RS2))) \
+        goto op_call;                                                         \
+    NEXT(4);                                                                  \
+    op_##name##_2 : if (unlikely(!fn##_fast(h, RV_RS1 + (uint64_t)RV_IMM, RV_RS2))) \
+        goto op_call;                                                         \
+    NEXT(2);
+    RV_STORE_OPS(STORE2)
+#undef STORE2
+
+    /* IALIGN is 16 with C: targets are even, no misaligned-fetch trap (exec.c). */
+op_jal_4 : {
+    uint64_t t = pc + (uint64_t)RV_IMM;
+    rv_set_x(h, in->rd, pc + 4);
+    JUMP(t);
+}
+op_jal_2 : {
+    uint64_t t = pc + (uint64_t)RV_IMM;
+    rv_set_x(h, in->rd, pc + 2);
+    JUMP(t);
+}
+op_jalr_4 : {
+    uint64_t t = (RV_RS1 + (uint64_t)RV_IMM) & ~1ull;
+    rv_set_x(h, in->rd, pc + 4);
+    JUMP(t);
+}
+op_jalr_2 : {
+    uint64_t t = (RV_RS1 + (uint64_t)RV_IMM) & ~1ull;
+    rv_set_x(h, in->rd, pc + 2);
+    JUMP(t);
+}
+
+out:
+    h->pc = pc;
+    h->instret = n;
+#undef DISPATCH
+#undef NEXT
+#undef JUMP
+}
