@@ -96,9 +96,19 @@ uint64_t rv_exec_pause(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
     return pc + in->len;
 }
 
+/*
+ * Every write to a page holding decoded code bumps its generation, which
+ * is checked on entering the page, so stores of this hart are seen without
+ * a flush. Only a store of another hart that raced with our decode of its
+ * page can leave stale decoded instructions (guest_mem.h): with other harts
+ * present, drop ours.
+ */
 uint64_t rv_exec_fence_i(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
-    rv_dcache_flush(h);
+    if (mq_guest_mem_code_users(h->ram) > 1)
+        rv_dcache_flush(h);
+    else
+        rv_invalidate_fetch(h);
     return pc + in->len;
 }
 

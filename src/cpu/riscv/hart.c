@@ -38,6 +38,7 @@ struct rv_hart *rv_hart_create(const struct rv_hart_config *cfg)
     }
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->cond, NULL);
+    mq_guest_mem_code_users_add(h->ram, 1);
     rv_hart_reset(h);
     return h;
 }
@@ -46,6 +47,7 @@ void rv_hart_destroy(struct rv_hart *h)
 {
     if (!h)
         return;
+    mq_guest_mem_code_users_add(h->ram, -1);
     munmap(h->dcache, RV_DCACHE_PAGES * sizeof(struct rv_dpage));
     pthread_cond_destroy(&h->cond);
     pthread_mutex_destroy(&h->lock);
