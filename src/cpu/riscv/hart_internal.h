@@ -102,14 +102,12 @@ struct rv_insn {
 #define RV_DPAGE_SLOTS 2048 /* one per 2-byte parcel of a 4 KiB page */
 
 /*
- * Decoded instructions of one physical page of RAM. A slot whose fn is
- * NULL is not decoded yet. The used bitmap records decoded slots so that
- * reusing the page clears only those (a page rarely has many).
+ * Decoded instructions of one physical page of RAM. A slot whose op is
+ * RV_OP_DECODE (and fn NULL) is not decoded yet. The used bitmap records
+ * decoded slots so that reusing the page clears only those (a page rarely
+ * has many).
  */
 struct rv_dpage {
-    uint64_t page_index; /* RAM page number (offset from RAM base >> 12) */
-    uint32_t gen;        /* guest_mem code generation when decoded */
-    bool valid;
     uint64_t used[RV_DPAGE_SLOTS / 64];
     struct rv_insn slot[RV_DPAGE_SLOTS];
 };
@@ -117,8 +115,16 @@ struct rv_dpage {
 /*
  * Decoded pages per hart, direct-mapped by physical page. They live in one
  * lazily committed mapping: only slots that were decoded take host memory.
+ * Which page a frame holds is kept apart, in the hart (struct rv_dtag), so
+ * looking a page up or dropping them all touches 16 KiB, not every frame.
  */
 #define RV_DCACHE_PAGES 1024
+
+struct rv_dtag {
+    uint64_t page_index; /* RAM page number (offset from RAM base >> 12) */
+    uint32_t gen;        /* guest_mem code generation when decoded */
+    bool valid;
+};
 
 #define RV_PMP_COUNT 16
 
@@ -191,6 +197,8 @@ struct rv_hart {
     FILE *trace;
 
     struct rv_dpage *dcache; /* RV_DCACHE_PAGES entries, mmap'd */
+    struct rv_dtag dtag[RV_DCACHE_PAGES];
+    uint64_t fetch_page_index; /* RAM page of fetch_dpage */
 };
 
 /* ---- trap.c ---- */

@@ -38,6 +38,11 @@ void rv_interp_set_op(struct rv_insn *in)
         RV_ALU_OPS(OP_IF) RV_BRANCH_OPS(OP_IF) RV_LOAD_OPS(OP_IF) RV_STORE_OPS(OP_IF)
         op = RV_OP_CALL;
 #undef OP_IF
+#define ALU_IF(n, x) || op == RV_OP_##n
+    /* An ALU instruction writing x0 has no effect (nop, hints). */
+    if (in->rd == 0 && (0 RV_ALU_OPS(ALU_IF)))
+        op = RV_OP_NOP;
+#undef ALU_IF
     in->op = (uint8_t)(op | (in->len == 2 ? RV_OP_C : 0));
 }
 
@@ -46,7 +51,7 @@ static void decode_slot(struct rv_hart *h, struct rv_insn *slot, uint64_t pc)
 {
     struct rv_dpage *d = h->fetch_dpage;
     unsigned off = (unsigned)(pc & 0xfff);
-    const uint8_t *code = h->ram->host + (d->page_index << MQ_PAGE_SHIFT) + off;
+    const uint8_t *code = h->ram->host + (h->fetch_page_index << MQ_PAGE_SHIFT) + off;
     uint16_t lo = mq_get_le16(code);
 
     if ((lo & 3) != 3) {
@@ -68,6 +73,7 @@ void rv_interp_run(struct rv_hart *h, uint64_t end)
     static const void *const labels[256] = {
         [RV_OP_DECODE] = &&op_decode, [RV_OP_DECODE | RV_OP_C] = &&op_decode,
         [RV_OP_CALL] = &&op_call, [RV_OP_CALL | RV_OP_C] = &&op_call,
+        [RV_OP_NOP] = &&op_nop_4, [RV_OP_NOP | RV_OP_C] = &&op_nop_2,
         LABELS2(jal, 0) LABELS2(jalr, 0)
         RV_ALU_OPS(LABELS2) RV_BRANCH_OPS(LABELS2) RV_LOAD_OPS(LABELS2) RV_STORE_OPS(LABELS2)
     };
@@ -136,10 +142,16 @@ op_call:
     pc = in->fn(h, in, pc);
     goto lookup;
 
-#define ALU2(name, expr)                       \
-    op_##name##_4 : rv_set_x(h, in->rd, (expr)); \
-    NEXT(4);                                   \
-    op_##name##_2 : rv_set_x(h, in->rd, (expr)); \
+op_nop_4:
+    NEXT(4);
+op_nop_2:
+    NEXT(2);
+
+    /* rd is never x0 here (rv_interp_set_op): x0 needs no re-zeroing. */
+#define ALU2(name, expr)                    \
+    op_##name##_4 : h->x[in->rd] = (expr); \
+    NEXT(4);                                \
+    op_##name##_2 : h->x[in->rd] = (expr); \
     NEXT(2);
     RV_ALU_OPS(ALU2)
 #undef ALU2
