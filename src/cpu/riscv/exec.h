@@ -164,6 +164,7 @@ enum rv_fast_op {
     RV_OP_DECODE, /* slot not decoded yet */
     RV_OP_CALL,   /* no inline copy: call in->fn */
     RV_OP_NOP,    /* an ALU instruction with rd = x0 */
+    RV_OP_PAGE_END, /* the sentinel slot past the end of a decoded page */
     RV_OP_jal,
     RV_OP_jalr,
     RV_ALU_OPS(RV_OP_ENUM2) RV_BRANCH_OPS(RV_OP_ENUM2) RV_LOAD_OPS(RV_OP_ENUM2)

@@ -312,7 +312,7 @@ enum rv_run_status rv_hart_run(struct rv_hart *h, uint64_t max_insns)
         if (unlikely(h->trace))
             exec_traced(h, batch_end);
         else
-            rv_interp_run(h, batch_end);
+            rv_interp_run(h, batch_end, end);
     }
     return RV_RUN_BUDGET;
 }

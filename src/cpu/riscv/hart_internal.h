@@ -109,7 +109,7 @@ struct rv_insn {
  */
 struct rv_dpage {
     uint64_t used[RV_DPAGE_SLOTS / 64];
-    struct rv_insn slot[RV_DPAGE_SLOTS];
+    struct rv_insn slot[RV_DPAGE_SLOTS + 1]; /* + a sentinel (RV_OP_PAGE_END) */
 };
 
 /*
@@ -267,11 +267,12 @@ uint32_t rv_rvc_expand(uint16_t c);
 
 /* ---- interp.c ---- */
 /*
- * Run instructions until h->instret reaches end, an instruction asks for a
- * check (h->check), or, within at most one page's worth of straight-line
- * code or a taken branch, another thread set h->check.
+ * Run instructions until h->instret reaches about soft_end (it may run up
+ * to one page of instructions past it), an instruction asks for a check
+ * (h->check) or, at the next taken jump or page change, another thread set
+ * h->check. Never runs past end.
  */
-void rv_interp_run(struct rv_hart *h, uint64_t end);
+void rv_interp_run(struct rv_hart *h, uint64_t soft_end, uint64_t end);
 /* The dispatch loop's op for a decoded instruction (sets in->op). */
 void rv_interp_set_op(struct rv_insn *in);
 

@@ -8,9 +8,11 @@
  * handlers in exec.c, and each copy jumps straight to the next slot's copy
  * (GNU C computed goto: one indirect jump per copy, so the host predicts
  * each from its own history). While control stays inside the current
- * physical page, nothing else runs between two instructions but the
- * instruction budget check: pc and the count live in registers, the next
- * slot is found by address.
+ * physical page nothing else runs between two instructions: the count
+ * lives in a register, pc is the slot's address (slot i of a page is the
+ * parcel at byte 2i), a fall-through is the next slot and falling off the
+ * page lands on a sentinel slot past the last one. The budget and
+ * h->check are looked at on taken jumps and page changes only.
  *
  * Everything else goes through the full path ("lookup"): a look at
  * h->check, the fetch page check and, for an op without an inline copy or
@@ -20,7 +22,7 @@
  * MMIO) happens only inside such a call, so the next instruction is always
  * looked up afresh after it. Requests from other threads (h->check) are
  * therefore seen at the next page change, call or batch end, at most
- * RV_BATCH instructions later (hart.c).
+ * RV_BATCH plus one page of instructions later (hart.c).
  */
 #include "cpu/riscv/exec.h"
 #include "util/le.h"
@@ -66,7 +68,37 @@ static void decode_slot(struct rv_hart *h, struct rv_insn *slot, uint64_t pc)
     d->used[off >> 7] |= 1ull << ((off >> 1) & 63);
 }
 
-void rv_interp_run(struct rv_hart *h, uint64_t end)
+/*
+ * One instruction at a time, each through its handler, stopping exactly at
+ * end: the last instructions before a hard limit.
+ */
+static void run_precise(struct rv_hart *h, uint64_t end)
+{
+    uint64_t pc = h->pc, n = h->instret;
+
+    while (n < end && !rv_check_pending(h)) {
+        h->instret = ++n;
+        h->pc = pc;
+        if (unlikely((pc & ~0xfffull) != h->fetch_vpage)) {
+            if (!rv_fetch_page(h, pc)) {
+                pc = h->pc; /* fetch fault: the trap was taken */
+                continue;
+            }
+            if (!h->fetch_dpage || h->fetch_vpage != (pc & ~0xfffull)) {
+                rv_exec_uncached(h); /* executable but not cacheable (ROM, MMIO) */
+                pc = h->pc;
+                continue;
+            }
+        }
+        struct rv_insn *in = &h->fetch_dpage->slot[(pc & 0xfff) >> 1];
+        if (in->op == RV_OP_DECODE)
+            decode_slot(h, in, pc);
+        pc = in->fn(h, in, pc);
+    }
+    h->pc = pc;
+}
+
+void rv_interp_run(struct rv_hart *h, uint64_t soft_end, uint64_t end)
 {
     /* Inline copies: one label for the 4-byte and one for the 2-byte form. */
 #define LABELS2(n, x) [RV_OP_##n] = &&op_##n##_4, [RV_OP_##n | RV_OP_C] = &&op_##n##_2,
@@ -74,72 +106,87 @@ void rv_interp_run(struct rv_hart *h, uint64_t end)
         [RV_OP_DECODE] = &&op_decode, [RV_OP_DECODE | RV_OP_C] = &&op_decode,
         [RV_OP_CALL] = &&op_call, [RV_OP_CALL | RV_OP_C] = &&op_call,
         [RV_OP_NOP] = &&op_nop_4, [RV_OP_NOP | RV_OP_C] = &&op_nop_2,
+        [RV_OP_PAGE_END] = &&op_page_end,
         LABELS2(jal, 0) LABELS2(jalr, 0)
         RV_ALU_OPS(LABELS2) RV_BRANCH_OPS(LABELS2) RV_LOAD_OPS(LABELS2) RV_STORE_OPS(LABELS2)
     };
 #undef LABELS2
-    uint64_t pc = h->pc, n = h->instret;
-    struct rv_insn *slot0 = NULL, *in;
+    /* lpc: the pc at lookup and exit; inside a page pc is derived from in. */
+    uint64_t lpc = h->pc, n = h->instret, vpage = 0, stop;
+    struct rv_insn *slot0 = NULL, *in = NULL;
 
-/* Count the instruction at in and run its copy, unless the budget is spent. */
+    /*
+     * Between two check points (lookup, a taken jump) at most one page of
+     * straight-line code runs, RV_DPAGE_SLOTS instructions: stop early
+     * enough that end is never passed, and finish the last stretch exactly.
+     */
+    if (end - n <= RV_DPAGE_SLOTS) {
+        run_precise(h, soft_end < end ? soft_end : end);
+        return;
+    }
+    stop = soft_end < end - RV_DPAGE_SLOTS ? soft_end : end - RV_DPAGE_SLOTS;
+
+#define PC() (vpage | (uint64_t)(in - slot0) << 1)
+/* Count the instruction at in and run its copy. */
 #define DISPATCH()                          \
     do {                                    \
-        if (unlikely(n >= end))             \
-            goto out;                       \
         n++;                                \
         goto *labels[in->op];               \
     } while (0)
-/* Fall through to the next instruction of length L. */
+/* Fall through to the next instruction of length L (past the page: the sentinel). */
 #define NEXT(L)                             \
     do {                                    \
-        pc += (L);                          \
-        if (unlikely((pc & 0xfff) < (L)))   \
-            goto lookup; /* next page */    \
         in += (L) / 2;                      \
         DISPATCH();                         \
     } while (0)
-/* Continue at target: directly when it is in the same page. */
-#define JUMP(target)                                   \
-    do {                                               \
-        uint64_t t_ = (target);                        \
-        if (unlikely((t_ ^ pc) & ~0xfffull)) {         \
-            pc = t_;                                   \
-            goto lookup;                               \
-        }                                              \
-        pc = t_;                                       \
-        in = slot0 + ((t_ & 0xfff) >> 1);              \
-        DISPATCH();                                    \
+/* Continue at target: directly when it is in the same page and no check is due. */
+#define JUMP(target)                                             \
+    do {                                                         \
+        uint64_t t_ = (target);                                  \
+        if (unlikely((t_ & ~0xfffull) != vpage || n >= stop)) {  \
+            lpc = t_;                                            \
+            goto lookup;                                         \
+        }                                                        \
+        in = slot0 + ((t_ & 0xfff) >> 1);                        \
+        DISPATCH();                                              \
     } while (0)
 
 lookup:
-    if (n >= end || rv_check_pending(h))
+    if (n >= stop || rv_check_pending(h))
         goto out;
-    if (unlikely((pc & ~0xfffull) != h->fetch_vpage)) {
-        h->pc = pc;
-        if (!rv_fetch_page(h, pc)) {
+    if (unlikely((lpc & ~0xfffull) != h->fetch_vpage)) {
+        h->pc = lpc;
+        if (!rv_fetch_page(h, lpc)) {
             n++; /* the fetch fault counts as an instruction; the trap was taken */
-            pc = h->pc;
+            lpc = h->pc;
             goto lookup;
         }
-        if (!h->fetch_dpage || h->fetch_vpage != (pc & ~0xfffull)) {
+        if (!h->fetch_dpage || h->fetch_vpage != (lpc & ~0xfffull)) {
             h->instret = ++n;
             rv_exec_uncached(h); /* executable but not cacheable (ROM, MMIO) */
-            pc = h->pc;
+            lpc = h->pc;
             goto lookup;
         }
     }
+    vpage = lpc & ~0xfffull;
     slot0 = h->fetch_dpage->slot;
-    in = &slot0[(pc & 0xfff) >> 1];
+    in = &slot0[(lpc & 0xfff) >> 1];
     DISPATCH();
 
+op_page_end: /* the sentinel past the last slot: not an instruction */
+    n--;
+    lpc = vpage + 4096;
+    goto lookup;
+
 op_decode:
-    decode_slot(h, in, pc);
+    decode_slot(h, in, PC());
     goto *labels[in->op];
 
 op_call:
-    h->pc = pc;
+    lpc = PC();
+    h->pc = lpc;
     h->instret = n;
-    pc = in->fn(h, in, pc);
+    lpc = in->fn(h, in, lpc);
     goto lookup;
 
 op_nop_4:
@@ -148,20 +195,28 @@ op_nop_2:
     NEXT(2);
 
     /* rd is never x0 here (rv_interp_set_op): x0 needs no re-zeroing. */
-#define ALU2(name, expr)                    \
-    op_##name##_4 : h->x[in->rd] = (expr); \
-    NEXT(4);                                \
-    op_##name##_2 : h->x[in->rd] = (expr); \
-    NEXT(2);
+#define ALU2(name, expr)                  \
+    op_##name##_4 : {                     \
+        const uint64_t pc = PC();         \
+        (void)pc;                         \
+        h->x[in->rd] = (expr);            \
+        NEXT(4);                          \
+    }                                     \
+    op_##name##_2 : {                     \
+        const uint64_t pc = PC();         \
+        (void)pc;                         \
+        h->x[in->rd] = (expr);            \
+        NEXT(2);                          \
+    }
     RV_ALU_OPS(ALU2)
 #undef ALU2
 
-#define BRANCH2(name, cond)          \
-    op_##name##_4 : if (cond)        \
-        JUMP(pc + (uint64_t)RV_IMM); \
-    NEXT(4);                         \
-    op_##name##_2 : if (cond)        \
-        JUMP(pc + (uint64_t)RV_IMM); \
+#define BRANCH2(name, cond)            \
+    op_##name##_4 : if (cond)          \
+        JUMP(PC() + (uint64_t)RV_IMM); \
+    NEXT(4);                           \
+    op_##name##_2 : if (cond)          \
+        JUMP(PC() + (uint64_t)RV_IMM); \
     NEXT(2);
     RV_BRANCH_OPS(BRANCH2)
 #undef BRANCH2
@@ -197,29 +252,30 @@ op_nop_2:
 
     /* IALIGN is 16 with C: targets are even, no misaligned-fetch trap (exec.c). */
 op_jal_4 : {
-    uint64_t t = pc + (uint64_t)RV_IMM;
-    rv_set_x(h, in->rd, pc + 4);
+    uint64_t t = PC() + (uint64_t)RV_IMM;
+    rv_set_x(h, in->rd, PC() + 4);
     JUMP(t);
 }
 op_jal_2 : {
-    uint64_t t = pc + (uint64_t)RV_IMM;
-    rv_set_x(h, in->rd, pc + 2);
+    uint64_t t = PC() + (uint64_t)RV_IMM;
+    rv_set_x(h, in->rd, PC() + 2);
     JUMP(t);
 }
 op_jalr_4 : {
     uint64_t t = (RV_RS1 + (uint64_t)RV_IMM) & ~1ull;
-    rv_set_x(h, in->rd, pc + 4);
+    rv_set_x(h, in->rd, PC() + 4);
     JUMP(t);
 }
 op_jalr_2 : {
     uint64_t t = (RV_RS1 + (uint64_t)RV_IMM) & ~1ull;
-    rv_set_x(h, in->rd, pc + 2);
+    rv_set_x(h, in->rd, PC() + 2);
     JUMP(t);
 }
 
 out:
-    h->pc = pc;
+    h->pc = lpc;
     h->instret = n;
+#undef PC
 #undef DISPATCH
 #undef NEXT
 #undef JUMP

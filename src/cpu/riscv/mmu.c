@@ -330,6 +330,7 @@ static struct rv_dpage *dcache_get(struct rv_hart *h, uint64_t page_index)
         t->gen == mq_guest_mem_code_gen(h->ram, page_index))
         return d;
     dpage_clear(d);
+    d->slot[RV_DPAGE_SLOTS].op = RV_OP_PAGE_END;
     /* Mark first, then read the generation: a racing write bumps it after. */
     t->gen = mq_guest_mem_mark_code(h->ram, page_index);
     t->page_index = page_index;
