@@ -167,6 +167,8 @@ enum rv_fast_op {
     RV_OP_PAGE_END, /* the sentinel slot past the end of a decoded page */
     RV_OP_jal,
     RV_OP_jalr,
+    RV_OP_j,  /* jal with rd = x0 */
+    RV_OP_jr, /* jalr with rd = x0 */
     RV_ALU_OPS(RV_OP_ENUM2) RV_BRANCH_OPS(RV_OP_ENUM2) RV_LOAD_OPS(RV_OP_ENUM2)
     RV_STORE_OPS(RV_OP_ENUM2)
     RV_OP_COUNT,

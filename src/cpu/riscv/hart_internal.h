@@ -69,9 +69,12 @@ enum rv_access { RV_ACC_READ = 0, RV_ACC_WRITE = 1, RV_ACC_EXEC = 2 };
 
 /*
  * A TLB entry maps one 4 KiB virtual page to host RAM: host = va + addend.
- * The low 12 bits of the tag hold the access key (effective privilege,
- * SUM, MXR), so entries made under another mode never match.
+ * Bits 3-7 of the tag hold the access key (effective privilege, SUM, MXR),
+ * so entries made under another mode never match; bits 0-2 are zero, so
+ * one compare with (va & (~0xfff | (size - 1))) | key also checks that an
+ * access of size bytes is aligned.
  */
+#define RV_TLB_KEY_SHIFT 3
 struct rv_tlb_entry {
     uint64_t tag;
     uintptr_t addend;
@@ -336,8 +339,7 @@ static inline unsigned rv_tlb_index(uint64_t va)
                                              uint64_t *out)                          \
     {                                                                                \
         const struct rv_tlb_entry *e = &h->tlb_r[rv_tlb_index(va)];                  \
-        if (likely(e->tag == ((va & ~0xfffull) | h->data_key) &&                     \
-                   (va & (sizeof(type) - 1)) == 0)) {                                \
+        if (likely(e->tag == ((va & (~0xfffull | (sizeof(type) - 1))) | h->data_key))) { \
             /* Aligned guest accesses are single-copy atomic (relaxed): other */     \
             /* harts may access the same word; plain movs on x86 and arm64. */       \
             *out = (uint64_t)(type)__atomic_load_n(                                  \
@@ -391,17 +393,18 @@ RV_DEFINE_LOAD(rv_load_s32, int32_t)
                                              uint64_t val)                           \
     {                                                                                \
         const struct rv_tlb_entry *e = &h->tlb_w[rv_tlb_index(va)];                  \
-        if (likely(e->tag == ((va & ~0xfffull) | h->data_key) &&                     \
-                   (va & 0xfff) <= 4096 - sizeof(type))) {                           \
-            uint8_t *p = (uint8_t *)(uintptr_t)(va + e->addend);                     \
-            uint64_t page = (uint64_t)(p - h->ram->host) >> MQ_PAGE_SHIFT;           \
+        uintptr_t p = (uintptr_t)(va + e->addend);                                   \
+        uint64_t page = (uint64_t)(p - (uintptr_t)h->ram->host) >> MQ_PAGE_SHIFT;    \
+        if (likely(e->tag == ((va & (~0xfffull | (sizeof(type) - 1))) | h->data_key))) { \
             if (likely(!mq_guest_mem_page_has_code(h->ram, page))) {                 \
-                if (likely((va & (sizeof(type) - 1)) == 0)) {                        \
-                    __atomic_store_n((type *)p, (type)val, __ATOMIC_RELAXED);        \
-                } else {                                                             \
-                    type v = (type)val;                                              \
-                    memcpy(p, &v, sizeof(type));                                     \
-                }                                                                    \
+                __atomic_store_n((type *)p, (type)val, __ATOMIC_RELAXED);            \
+                return true;                                                         \
+            }                                                                        \
+        } else if (e->tag == ((va & ~0xfffull) | h->data_key) &&                     \
+                   (va & 0xfff) <= 4096 - sizeof(type)) {                            \
+            if (!mq_guest_mem_page_has_code(h->ram, page)) {                         \
+                type v = (type)val;                                                  \
+                memcpy((void *)p, &v, sizeof(type));                                 \
                 return true;                                                         \
             }                                                                        \
         }                                                                            \

@@ -40,11 +40,23 @@ void rv_interp_set_op(struct rv_insn *in)
         RV_ALU_OPS(OP_IF) RV_BRANCH_OPS(OP_IF) RV_LOAD_OPS(OP_IF) RV_STORE_OPS(OP_IF)
         op = RV_OP_CALL;
 #undef OP_IF
-#define ALU_IF(n, x) || op == RV_OP_##n
-    /* An ALU instruction writing x0 has no effect (nop, hints). */
-    if (in->rd == 0 && (0 RV_ALU_OPS(ALU_IF)))
-        op = RV_OP_NOP;
-#undef ALU_IF
+#define OP_IS(n, x) || op == RV_OP_##n
+    /*
+     * The inline copies never write x0: an ALU instruction writing it has
+     * no effect (nop, hints), a load to it (rare) runs its handler, and
+     * jumps without a link have their own copies.
+     */
+    if (in->rd == 0) {
+        if (0 RV_ALU_OPS(OP_IS))
+            op = RV_OP_NOP;
+        else if (0 RV_LOAD_OPS(OP_IS))
+            op = RV_OP_CALL;
+        else if (op == RV_OP_jal)
+            op = RV_OP_j;
+        else if (op == RV_OP_jalr)
+            op = RV_OP_jr;
+    }
+#undef OP_IS
     in->op = (uint8_t)(op | (in->len == 2 ? RV_OP_C : 0));
 }
 
@@ -66,6 +78,30 @@ static void decode_slot(struct rv_hart *h, struct rv_insn *slot, uint64_t pc)
     }
     rv_interp_set_op(slot);
     d->used[off >> 7] |= 1ull << ((off >> 1) & 63);
+}
+
+/*
+ * rv_fetch_page for the common case, inline: pc's page is in the fetch TLB
+ * and its decoded page is cached and current. False: ask rv_fetch_page.
+ */
+static MQ_ALWAYS_INLINE bool fetch_page_hit(struct rv_hart *h, uint64_t pc)
+{
+    const struct rv_tlb_entry *e = &h->tlb_x[rv_tlb_index(pc)];
+    uint64_t page_index;
+    const struct rv_dtag *t;
+
+    if (e->tag != ((pc & ~0xfffull) | h->fetch_key))
+        return false;
+    page_index = ((uintptr_t)((pc & ~0xfffull) + e->addend) - (uintptr_t)h->ram->host) >>
+                 MQ_PAGE_SHIFT;
+    t = &h->dtag[page_index % RV_DCACHE_PAGES];
+    if (!t->valid || t->page_index != page_index ||
+        t->gen != mq_guest_mem_code_gen(h->ram, page_index))
+        return false;
+    h->fetch_page_index = page_index;
+    h->fetch_vpage = pc & ~0xfffull;
+    h->fetch_dpage = &h->dcache[page_index % RV_DCACHE_PAGES];
+    return true;
 }
 
 /*
@@ -107,7 +143,7 @@ void rv_interp_run(struct rv_hart *h, uint64_t soft_end, uint64_t end)
         [RV_OP_CALL] = &&op_call, [RV_OP_CALL | RV_OP_C] = &&op_call,
         [RV_OP_NOP] = &&op_nop_4, [RV_OP_NOP | RV_OP_C] = &&op_nop_2,
         [RV_OP_PAGE_END] = &&op_page_end,
-        LABELS2(jal, 0) LABELS2(jalr, 0)
+        LABELS2(jal, 0) LABELS2(jalr, 0) LABELS2(j, 0) LABELS2(jr, 0)
         RV_ALU_OPS(LABELS2) RV_BRANCH_OPS(LABELS2) RV_LOAD_OPS(LABELS2) RV_STORE_OPS(LABELS2)
     };
 #undef LABELS2
@@ -154,7 +190,7 @@ void rv_interp_run(struct rv_hart *h, uint64_t soft_end, uint64_t end)
 lookup:
     if (n >= stop || rv_check_pending(h))
         goto out;
-    if (unlikely((lpc & ~0xfffull) != h->fetch_vpage)) {
+    if ((lpc & ~0xfffull) != h->fetch_vpage && !fetch_page_hit(h, lpc)) {
         h->pc = lpc;
         if (!rv_fetch_page(h, lpc)) {
             n++; /* the fetch fault counts as an instruction; the trap was taken */
@@ -221,20 +257,20 @@ op_nop_2:
     RV_BRANCH_OPS(BRANCH2)
 #undef BRANCH2
 
-    /* A miss of the fast path runs the handler, which takes the slow path. */
+    /* A miss of the fast path runs the handler, which takes the slow path; rd is not x0. */
 #define LOAD2(name, fn)                                                       \
     op_##name##_4 : {                                                         \
         uint64_t v_;                                                          \
         if (unlikely(!fn##_fast(h, RV_RS1 + (uint64_t)RV_IMM, &v_)))          \
             goto op_call;                                                     \
-        rv_set_x(h, in->rd, v_);                                              \
+        h->x[in->rd] = v_;                                                    \
         NEXT(4);                                                              \
     }                                                                         \
     op_##name##_2 : {                                                         \
         uint64_t v_;                                                          \
         if (unlikely(!fn##_fast(h, RV_RS1 + (uint64_t)RV_IMM, &v_)))          \
             goto op_call;                                                     \
-        rv_set_x(h, in->rd, v_);                                              \
+        h->x[in->rd] = v_;                                                    \
         NEXT(2);                                                              \
     }
     RV_LOAD_OPS(LOAD2)
@@ -253,24 +289,30 @@ op_nop_2:
     /* IALIGN is 16 with C: targets are even, no misaligned-fetch trap (exec.c). */
 op_jal_4 : {
     uint64_t t = PC() + (uint64_t)RV_IMM;
-    rv_set_x(h, in->rd, PC() + 4);
+    h->x[in->rd] = PC() + 4;
     JUMP(t);
 }
 op_jal_2 : {
     uint64_t t = PC() + (uint64_t)RV_IMM;
-    rv_set_x(h, in->rd, PC() + 2);
+    h->x[in->rd] = PC() + 2;
     JUMP(t);
 }
 op_jalr_4 : {
     uint64_t t = (RV_RS1 + (uint64_t)RV_IMM) & ~1ull;
-    rv_set_x(h, in->rd, PC() + 4);
+    h->x[in->rd] = PC() + 4;
     JUMP(t);
 }
 op_jalr_2 : {
     uint64_t t = (RV_RS1 + (uint64_t)RV_IMM) & ~1ull;
-    rv_set_x(h, in->rd, PC() + 2);
+    h->x[in->rd] = PC() + 2;
     JUMP(t);
 }
+op_j_4:
+op_j_2:
+    JUMP(PC() + (uint64_t)RV_IMM);
+op_jr_4:
+op_jr_2:
+    JUMP((RV_RS1 + (uint64_t)RV_IMM) & ~1ull);
 
 out:
     h->pc = lpc;
