@@ -63,7 +63,7 @@ enum rv_access { RV_ACC_READ = 0, RV_ACC_WRITE = 1, RV_ACC_EXEC = 2 };
 
 #define MENVCFG_STCE (1ull << 63)
 
-#define RV_TLB_BITS 8
+#define RV_TLB_BITS 10
 #define RV_TLB_SIZE (1u << RV_TLB_BITS)
 #define RV_TLB_INVALID (~0ull)
 
