@@ -30,6 +30,7 @@ struct mq_guest_mem {
     uint8_t *host;    /* host mapping of size bytes */
     uint8_t *code_map;  /* one byte per page, accessed atomically */
     uint32_t *code_gen; /* one counter per page, accessed atomically */
+    unsigned code_users; /* harts that cache decoded code from this RAM (atomic) */
 };
 
 /* Map size bytes of zeroed RAM at guest address base. 0 or -errno. */
@@ -82,6 +83,23 @@ static inline bool mq_guest_mem_page_has_code(const struct mq_guest_mem *gm,
 
 /* Mark a page as holding decoded code; returns its current generation. */
 uint32_t mq_guest_mem_mark_code(struct mq_guest_mem *gm, uint64_t page_index);
+
+/*
+ * Harts register as users of the code tracker. With a single user every
+ * write that could change decoded code is seen by the tracker in program
+ * order; with several, a store that checked the mark just before another
+ * hart marked the page may land after that hart decoded it, which only
+ * that hart's fence.i repairs.
+ */
+static inline void mq_guest_mem_code_users_add(struct mq_guest_mem *gm, int delta)
+{
+    __atomic_fetch_add(&gm->code_users, (unsigned)delta, __ATOMIC_SEQ_CST);
+}
+
+static inline unsigned mq_guest_mem_code_users(const struct mq_guest_mem *gm)
+{
+    return __atomic_load_n(&gm->code_users, __ATOMIC_SEQ_CST);
+}
 
 static inline uint32_t mq_guest_mem_code_gen(const struct mq_guest_mem *gm,
                                              uint64_t page_index)

@@ -7,99 +7,19 @@
 
 #include "cpu/riscv/exec.h"
 
-#define RS1 (h->x[in->rs1])
-#define RS2 (h->x[in->rs2])
-#define IMM ((int64_t)in->imm)
+#define RS1 RV_RS1
+#define RS2 RV_RS2
+#define IMM RV_IMM
 
 /* An instruction that writes rd and falls through. */
 #define DEF_ALU(name, expr)                                                   \
-    uint64_t rv_exec_##name(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)          \
+    uint64_t rv_exec_##name(struct rv_hart *h, const struct rv_insn *in, uint64_t pc) \
     {                                                                         \
         rv_set_x(h, in->rd, (expr));                                          \
-        return pc + in->len;                                                     \
+        return pc + in->len;                                                  \
     }
 
-DEF_ALU(lui, (uint64_t)IMM)
-DEF_ALU(auipc, pc + (uint64_t)IMM)
-DEF_ALU(addi, RS1 + (uint64_t)IMM)
-DEF_ALU(slti, (int64_t)RS1 < IMM)
-DEF_ALU(sltiu, RS1 < (uint64_t)IMM)
-DEF_ALU(xori, RS1 ^ (uint64_t)IMM)
-DEF_ALU(ori, RS1 | (uint64_t)IMM)
-DEF_ALU(andi, RS1 & (uint64_t)IMM)
-DEF_ALU(slli, RS1 << (in->imm & 63))
-DEF_ALU(srli, RS1 >> (in->imm & 63))
-DEF_ALU(srai, (uint64_t)((int64_t)RS1 >> (in->imm & 63)))
-DEF_ALU(addiw, rv_sext32(RS1 + (uint64_t)IMM))
-DEF_ALU(slliw, rv_sext32((uint32_t)RS1 << (in->imm & 31)))
-DEF_ALU(srliw, rv_sext32((uint32_t)RS1 >> (in->imm & 31)))
-DEF_ALU(sraiw, rv_sext32((uint32_t)((int32_t)RS1 >> (in->imm & 31))))
-DEF_ALU(add, RS1 + RS2)
-DEF_ALU(sub, RS1 - RS2)
-DEF_ALU(sll, RS1 << (RS2 & 63))
-DEF_ALU(slt, (int64_t)RS1 < (int64_t)RS2)
-DEF_ALU(sltu, RS1 < RS2)
-DEF_ALU(xor, RS1 ^ RS2)
-DEF_ALU(srl, RS1 >> (RS2 & 63))
-DEF_ALU(sra, (uint64_t)((int64_t)RS1 >> (RS2 & 63)))
-DEF_ALU(or, RS1 | RS2)
-DEF_ALU(and, RS1 & RS2)
-DEF_ALU(addw, rv_sext32(RS1 + RS2))
-DEF_ALU(subw, rv_sext32(RS1 - RS2))
-DEF_ALU(sllw, rv_sext32((uint32_t)RS1 << (RS2 & 31)))
-DEF_ALU(srlw, rv_sext32((uint32_t)RS1 >> (RS2 & 31)))
-DEF_ALU(sraw, rv_sext32((uint32_t)((int32_t)RS1 >> (RS2 & 31))))
-DEF_ALU(mul, RS1 * RS2)
-DEF_ALU(mulh, (uint64_t)(((__int128)(int64_t)RS1 * (__int128)(int64_t)RS2) >> 64))
-DEF_ALU(mulhsu, (uint64_t)(((__int128)(int64_t)RS1 * (__int128)(unsigned __int128)RS2) >> 64))
-DEF_ALU(mulhu, (uint64_t)(((unsigned __int128)RS1 * RS2) >> 64))
-DEF_ALU(mulw, rv_sext32(RS1 * RS2))
-
-/* Division never traps: x/0 = all ones, x%0 = x, overflow gives the dividend. */
-static uint64_t div_s64(int64_t a, int64_t b)
-{
-    if (b == 0)
-        return UINT64_MAX;
-    if (a == INT64_MIN && b == -1)
-        return (uint64_t)a;
-    return (uint64_t)(a / b);
-}
-
-static uint64_t rem_s64(int64_t a, int64_t b)
-{
-    if (b == 0)
-        return (uint64_t)a;
-    if (a == INT64_MIN && b == -1)
-        return 0;
-    return (uint64_t)(a % b);
-}
-
-static uint64_t div_s32(int32_t a, int32_t b)
-{
-    if (b == 0)
-        return UINT64_MAX;
-    if (a == INT32_MIN && b == -1)
-        return rv_sext32((uint32_t)a);
-    return rv_sext32((uint32_t)(a / b));
-}
-
-static uint64_t rem_s32(int32_t a, int32_t b)
-{
-    if (b == 0)
-        return rv_sext32((uint32_t)a);
-    if (a == INT32_MIN && b == -1)
-        return 0;
-    return rv_sext32((uint32_t)(a % b));
-}
-
-DEF_ALU(div, div_s64((int64_t)RS1, (int64_t)RS2))
-DEF_ALU(divu, RS2 ? RS1 / RS2 : UINT64_MAX)
-DEF_ALU(rem, rem_s64((int64_t)RS1, (int64_t)RS2))
-DEF_ALU(remu, RS2 ? RS1 % RS2 : RS1)
-DEF_ALU(divw, div_s32((int32_t)RS1, (int32_t)RS2))
-DEF_ALU(divuw, (uint32_t)RS2 ? rv_sext32((uint32_t)RS1 / (uint32_t)RS2) : UINT64_MAX)
-DEF_ALU(remw, rem_s32((int32_t)RS1, (int32_t)RS2))
-DEF_ALU(remuw, (uint32_t)RS2 ? rv_sext32((uint32_t)RS1 % (uint32_t)RS2) : rv_sext32(RS1))
+RV_ALU_OPS(DEF_ALU)
 
 /*
  * With C implemented IALIGN is 16: jump and branch targets are always
@@ -121,48 +41,34 @@ uint64_t rv_exec_jalr(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 }
 
 #define DEF_BRANCH(name, cond)                                                \
-    uint64_t rv_exec_##name(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)          \
+    uint64_t rv_exec_##name(struct rv_hart *h, const struct rv_insn *in, uint64_t pc) \
     {                                                                         \
-        return pc + ((cond) ? (uint64_t)IMM : in->len);                       \
+        return pc + ((cond) ? (uint64_t)RV_IMM : in->len);                    \
     }
 
-DEF_BRANCH(beq, RS1 == RS2)
-DEF_BRANCH(bne, RS1 != RS2)
-DEF_BRANCH(blt, (int64_t)RS1 < (int64_t)RS2)
-DEF_BRANCH(bge, (int64_t)RS1 >= (int64_t)RS2)
-DEF_BRANCH(bltu, RS1 < RS2)
-DEF_BRANCH(bgeu, RS1 >= RS2)
+RV_BRANCH_OPS(DEF_BRANCH)
 
 #define DEF_LOAD(name, fn)                                                    \
-    uint64_t rv_exec_##name(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)          \
+    uint64_t rv_exec_##name(struct rv_hart *h, const struct rv_insn *in, uint64_t pc) \
     {                                                                         \
         uint64_t v;                                                           \
-        if (!fn(h, RS1 + (uint64_t)IMM, &v))                                  \
-            return h->pc;                                                           \
+        if (!fn(h, RV_RS1 + (uint64_t)RV_IMM, &v))                            \
+            return h->pc;                                                     \
         rv_set_x(h, in->rd, v);                                               \
-        return pc + in->len;                                                     \
+        return pc + in->len;                                                  \
     }
 
-DEF_LOAD(lb, rv_load_s8)
-DEF_LOAD(lh, rv_load_s16)
-DEF_LOAD(lw, rv_load_s32)
-DEF_LOAD(ld, rv_load_u64)
-DEF_LOAD(lbu, rv_load_u8)
-DEF_LOAD(lhu, rv_load_u16)
-DEF_LOAD(lwu, rv_load_u32)
+RV_LOAD_OPS(DEF_LOAD)
 
 #define DEF_STORE(name, fn)                                                   \
-    uint64_t rv_exec_##name(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)          \
+    uint64_t rv_exec_##name(struct rv_hart *h, const struct rv_insn *in, uint64_t pc) \
     {                                                                         \
-        if (!fn(h, RS1 + (uint64_t)IMM, RS2))                                 \
-            return h->pc;                                                           \
-        return pc + in->len;                                                     \
+        if (!fn(h, RV_RS1 + (uint64_t)RV_IMM, RV_RS2))                        \
+            return h->pc;                                                     \
+        return pc + in->len;                                                  \
     }
 
-DEF_STORE(sb, rv_store_u8)
-DEF_STORE(sh, rv_store_u16)
-DEF_STORE(sw, rv_store_u32)
-DEF_STORE(sd, rv_store_u64)
+RV_STORE_OPS(DEF_STORE)
 
 uint64_t rv_exec_illegal(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
@@ -190,9 +96,19 @@ uint64_t rv_exec_pause(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
     return pc + in->len;
 }
 
+/*
+ * Every write to a page holding decoded code bumps its generation, which
+ * is checked on entering the page, so stores of this hart are seen without
+ * a flush. Only a store of another hart that raced with our decode of its
+ * page can leave stale decoded instructions (guest_mem.h): with other harts
+ * present, drop ours.
+ */
 uint64_t rv_exec_fence_i(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
-    rv_dcache_flush(h);
+    if (mq_guest_mem_code_users(h->ram) > 1)
+        rv_dcache_flush(h);
+    else
+        rv_invalidate_fetch(h);
     return pc + in->len;
 }
 

@@ -10,7 +10,6 @@
 #include <time.h>
 
 #include "cpu/riscv/exec.h"
-#include "util/le.h"
 
 /* Instructions between two looks at timers, interrupts and exit requests. */
 #define RV_BATCH 4096
@@ -39,6 +38,7 @@ struct rv_hart *rv_hart_create(const struct rv_hart_config *cfg)
     }
     pthread_mutex_init(&h->lock, NULL);
     pthread_cond_init(&h->cond, NULL);
+    mq_guest_mem_code_users_add(h->ram, 1);
     rv_hart_reset(h);
     return h;
 }
@@ -47,6 +47,7 @@ void rv_hart_destroy(struct rv_hart *h)
 {
     if (!h)
         return;
+    mq_guest_mem_code_users_add(h->ram, -1);
     munmap(h->dcache, RV_DCACHE_PAGES * sizeof(struct rv_dpage));
     pthread_cond_destroy(&h->cond);
     pthread_mutex_destroy(&h->lock);
@@ -238,8 +239,7 @@ void rv_hart_wait_for_interrupt(struct rv_hart *h)
     pthread_mutex_unlock(&h->lock);
 }
 
-/* Fetch, decode and execute one instruction without the decoded cache. */
-static void exec_uncached(struct rv_hart *h)
+void rv_exec_uncached(struct rv_hart *h)
 {
     struct rv_insn in;
     uint16_t lo, hi;
@@ -258,58 +258,8 @@ static void exec_uncached(struct rv_hart *h)
 
 uint64_t rv_exec_cross_page(struct rv_hart *h, const struct rv_insn *in, uint64_t pc)
 {
-    exec_uncached(h);
+    rv_exec_uncached(h);
     return h->pc;
-}
-
-/* First execution of a cached slot: decode it in place, then run it. */
-static uint64_t decode_and_exec(struct rv_hart *h, struct rv_insn *slot, uint64_t pc)
-{
-    struct rv_dpage *d = h->fetch_dpage;
-    unsigned off = (unsigned)(pc & 0xfff);
-    const uint8_t *code = h->ram->host + (d->page_index << MQ_PAGE_SHIFT) + off;
-    uint16_t lo = mq_get_le16(code);
-
-    if ((lo & 3) != 3)
-        rv_decode16(lo, slot);
-    else if (off == 4094)
-        slot->fn = rv_exec_cross_page;
-    else
-        rv_decode32(mq_get_le32(code), slot);
-    d->used[off >> 7] |= 1ull << ((off >> 1) & 63);
-    return slot->fn(h, slot, pc);
-}
-
-/*
- * The interpreter loop. pc and the instruction count live in registers;
- * h->pc is stored before each handler (traps read it) but never loaded back
- * on the fast path, so there is no store-to-load chain through memory.
- */
-static void exec_batch(struct rv_hart *h, uint64_t end)
-{
-    uint64_t pc = h->pc, n = h->instret;
-
-    while (n < end && !rv_check_pending(h)) {
-        h->instret = ++n;
-        h->pc = pc;
-        if (unlikely((pc & ~0xfffull) != h->fetch_vpage)) {
-            if (!rv_fetch_page(h, pc)) {
-                pc = h->pc; /* fetch fault: the trap was taken */
-                continue;
-            }
-            if (!h->fetch_dpage || h->fetch_vpage != (pc & ~0xfffull)) {
-                exec_uncached(h); /* executable but not cacheable (ROM, MMIO) */
-                pc = h->pc;
-                continue;
-            }
-        }
-        struct rv_insn *in = &h->fetch_dpage->slot[(pc & 0xfff) >> 1];
-        if (likely(in->fn != NULL))
-            pc = in->fn(h, in, pc);
-        else
-            pc = decode_and_exec(h, in, pc);
-    }
-    h->pc = pc;
 }
 
 static void exec_traced(struct rv_hart *h, uint64_t end)
@@ -322,7 +272,7 @@ static void exec_traced(struct rv_hart *h, uint64_t end)
         unsigned len;
 
         h->instret++;
-        /* Fetch again for the log only; faults are raised by exec_uncached. */
+        /* Fetch again for the log only; faults are raised by rv_exec_uncached. */
         uint64_t pa;
         if (rv_translate(h, pc, RV_ACC_EXEC, h->priv, &pa) == 0) {
             uint64_t v;
@@ -334,7 +284,7 @@ static void exec_traced(struct rv_hart *h, uint64_t end)
         }
         len = (lo & 3) == 3 ? 4 : 2;
         raw = len == 4 ? ((uint32_t)lo | (uint32_t)hi << 16) : lo;
-        exec_uncached(h);
+        rv_exec_uncached(h);
         rv_trace_insn(h, priv, pc, raw, len);
         /* A trapping instruction wrote nothing: print its destination only on success. */
         if (h->instret_trapped == trapped_before)
@@ -370,7 +320,7 @@ enum rv_run_status rv_hart_run(struct rv_hart *h, uint64_t max_insns)
         if (unlikely(h->trace))
             exec_traced(h, batch_end);
         else
-            exec_batch(h, batch_end);
+            rv_interp_run(h, batch_end, end);
     }
     return RV_RUN_BUDGET;
 }

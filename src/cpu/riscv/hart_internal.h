@@ -63,15 +63,18 @@ enum rv_access { RV_ACC_READ = 0, RV_ACC_WRITE = 1, RV_ACC_EXEC = 2 };
 
 #define MENVCFG_STCE (1ull << 63)
 
-#define RV_TLB_BITS 8
+#define RV_TLB_BITS 10
 #define RV_TLB_SIZE (1u << RV_TLB_BITS)
 #define RV_TLB_INVALID (~0ull)
 
 /*
  * A TLB entry maps one 4 KiB virtual page to host RAM: host = va + addend.
- * The low 12 bits of the tag hold the access key (effective privilege,
- * SUM, MXR), so entries made under another mode never match.
+ * Bits 3-7 of the tag hold the access key (effective privilege, SUM, MXR),
+ * so entries made under another mode never match; bits 0-2 are zero, so
+ * one compare with (va & (~0xfff | (size - 1))) | key also checks that an
+ * access of size bytes is aligned.
  */
+#define RV_TLB_KEY_SHIFT 3
 struct rv_tlb_entry {
     uint64_t tag;
     uintptr_t addend;
@@ -87,34 +90,44 @@ typedef uint64_t (*rv_exec_fn)(struct rv_hart *h, const struct rv_insn *in, uint
 /*
  * One decoded instruction. 16 bytes so a decoded page stays compact.
  * imm holds the immediate, or the CSR number, or for FP arithmetic the
- * rounding mode (bits 0-2) and rs3 (bits 8-12).
+ * rounding mode (bits 0-2) and rs3 (bits 8-12). op selects the dispatch
+ * loop's inline copy of fn (interp.c, enum rv_fast_op); 0 marks a slot
+ * that is not decoded yet.
  */
 struct rv_insn {
     rv_exec_fn fn;
     int32_t imm;
-    uint8_t rd, rs1, rs2, len;
+    uint8_t rd, rs1;
+    uint8_t rs2 : 5, len : 3;
+    uint8_t op;
 };
 
 #define RV_DPAGE_SLOTS 2048 /* one per 2-byte parcel of a 4 KiB page */
 
 /*
- * Decoded instructions of one physical page of RAM. A slot whose fn is
- * NULL is not decoded yet. The used bitmap records decoded slots so that
- * reusing the page clears only those (a page rarely has many).
+ * Decoded instructions of one physical page of RAM. A slot whose op is
+ * RV_OP_DECODE (and fn NULL) is not decoded yet. The used bitmap records
+ * decoded slots so that reusing the page clears only those (a page rarely
+ * has many).
  */
 struct rv_dpage {
-    uint64_t page_index; /* RAM page number (offset from RAM base >> 12) */
-    uint32_t gen;        /* guest_mem code generation when decoded */
-    bool valid;
     uint64_t used[RV_DPAGE_SLOTS / 64];
-    struct rv_insn slot[RV_DPAGE_SLOTS];
+    struct rv_insn slot[RV_DPAGE_SLOTS + 1]; /* + a sentinel (RV_OP_PAGE_END) */
 };
 
 /*
  * Decoded pages per hart, direct-mapped by physical page. They live in one
  * lazily committed mapping: only slots that were decoded take host memory.
+ * Which page a frame holds is kept apart, in the hart (struct rv_dtag), so
+ * looking a page up or dropping them all touches 16 KiB, not every frame.
  */
 #define RV_DCACHE_PAGES 1024
+
+struct rv_dtag {
+    uint64_t page_index; /* RAM page number (offset from RAM base >> 12) */
+    uint32_t gen;        /* guest_mem code generation when decoded */
+    bool valid;
+};
 
 #define RV_PMP_COUNT 16
 
@@ -188,6 +201,8 @@ struct rv_hart {
     FILE *trace;
 
     struct rv_dpage *dcache; /* RV_DCACHE_PAGES entries, mmap'd */
+    struct rv_dtag dtag[RV_DCACHE_PAGES];
+    uint64_t fetch_page_index; /* RAM page of fetch_dpage */
 };
 
 /* ---- trap.c ---- */
@@ -254,6 +269,21 @@ void rv_decode16(uint16_t raw, struct rv_insn *in);
 /* Expand a compressed instruction to its 32-bit equivalent; 0 when illegal. */
 uint32_t rv_rvc_expand(uint16_t c);
 
+/* ---- interp.c ---- */
+/*
+ * Run instructions until h->instret reaches about soft_end (it may run up
+ * to one page of instructions past it), an instruction asks for a check
+ * (h->check) or, at the next taken jump or page change, another thread set
+ * h->check. Never runs past end.
+ */
+void rv_interp_run(struct rv_hart *h, uint64_t soft_end, uint64_t end);
+/* The dispatch loop's op for a decoded instruction (sets in->op). */
+void rv_interp_set_op(struct rv_insn *in);
+
+/* ---- hart.c ---- */
+/* Fetch, decode and execute the instruction at h->pc without the decoded cache. */
+void rv_exec_uncached(struct rv_hart *h);
+
 /* ---- exec handlers referenced by the decoder ---- */
 uint64_t rv_exec_illegal(struct rv_hart *h, const struct rv_insn *in, uint64_t pc);
 uint64_t rv_exec_cross_page(struct rv_hart *h, const struct rv_insn *in, uint64_t pc);
@@ -300,13 +330,17 @@ static inline unsigned rv_tlb_index(uint64_t va)
     return (unsigned)(va >> 12) & (RV_TLB_SIZE - 1);
 }
 
-/* Load fast path: aligned or not, as long as it stays inside one page of RAM. */
+/*
+ * Load fast path: aligned or not, as long as it stays inside one page of
+ * RAM. name##_fast only tries the TLB and returns false when the slow path
+ * is needed (nothing raised); name falls back to the slow path.
+ */
 #define RV_DEFINE_LOAD(name, type)                                                   \
-    static MQ_ALWAYS_INLINE bool name(struct rv_hart *h, uint64_t va, uint64_t *out) \
+    static MQ_ALWAYS_INLINE bool name##_fast(struct rv_hart *h, uint64_t va,         \
+                                             uint64_t *out)                          \
     {                                                                                \
         const struct rv_tlb_entry *e = &h->tlb_r[rv_tlb_index(va)];                  \
-        if (likely(e->tag == ((va & ~0xfffull) | h->data_key) &&                     \
-                   (va & (sizeof(type) - 1)) == 0)) {                                \
+        if (likely(e->tag == ((va & (~0xfffull | (sizeof(type) - 1))) | h->data_key))) { \
             /* Aligned guest accesses are single-copy atomic (relaxed): other */     \
             /* harts may access the same word; plain movs on x86 and arm64. */       \
             *out = (uint64_t)(type)__atomic_load_n(                                  \
@@ -320,6 +354,12 @@ static inline unsigned rv_tlb_index(uint64_t va)
             *out = (uint64_t)v;                                                      \
             return true;                                                             \
         }                                                                            \
+        return false;                                                                \
+    }                                                                                \
+    static MQ_ALWAYS_INLINE bool name(struct rv_hart *h, uint64_t va, uint64_t *out) \
+    {                                                                                \
+        if (likely(name##_fast(h, va, out)))                                         \
+            return true;                                                             \
         uint64_t raw;                                                                \
         if (!rv_load_slow(h, va, sizeof(type), &raw))                                \
             return false;                                                            \
@@ -350,23 +390,31 @@ RV_DEFINE_LOAD(rv_load_s32, int32_t)
  * dropped.
  */
 #define RV_DEFINE_STORE(name, type)                                                  \
-    static MQ_ALWAYS_INLINE bool name(struct rv_hart *h, uint64_t va, uint64_t val)  \
+    static MQ_ALWAYS_INLINE bool name##_fast(struct rv_hart *h, uint64_t va,         \
+                                             uint64_t val)                           \
     {                                                                                \
         const struct rv_tlb_entry *e = &h->tlb_w[rv_tlb_index(va)];                  \
-        if (likely(e->tag == ((va & ~0xfffull) | h->data_key) &&                     \
-                   (va & 0xfff) <= 4096 - sizeof(type))) {                           \
-            uint8_t *p = (uint8_t *)(uintptr_t)(va + e->addend);                     \
-            uint64_t page = (uint64_t)(p - h->ram->host) >> MQ_PAGE_SHIFT;           \
+        uintptr_t p = (uintptr_t)(va + e->addend);                                   \
+        uint64_t page = (uint64_t)(p - (uintptr_t)h->ram->host) >> MQ_PAGE_SHIFT;    \
+        if (likely(e->tag == ((va & (~0xfffull | (sizeof(type) - 1))) | h->data_key))) { \
             if (likely(!mq_guest_mem_page_has_code(h->ram, page))) {                 \
-                if (likely((va & (sizeof(type) - 1)) == 0)) {                        \
-                    __atomic_store_n((type *)p, (type)val, __ATOMIC_RELAXED);        \
-                } else {                                                             \
-                    type v = (type)val;                                              \
-                    memcpy(p, &v, sizeof(type));                                     \
-                }                                                                    \
+                __atomic_store_n((type *)p, (type)val, __ATOMIC_RELAXED);            \
+                return true;                                                         \
+            }                                                                        \
+        } else if (e->tag == ((va & ~0xfffull) | h->data_key) &&                     \
+                   (va & 0xfff) <= 4096 - sizeof(type)) {                            \
+            if (!mq_guest_mem_page_has_code(h->ram, page)) {                         \
+                type v = (type)val;                                                  \
+                memcpy((void *)p, &v, sizeof(type));                                 \
                 return true;                                                         \
             }                                                                        \
         }                                                                            \
+        return false;                                                                \
+    }                                                                                \
+    static MQ_ALWAYS_INLINE bool name(struct rv_hart *h, uint64_t va, uint64_t val)  \
+    {                                                                                \
+        if (likely(name##_fast(h, va, val)))                                         \
+            return true;                                                             \
         return rv_store_slow(h, va, sizeof(type), val);                              \
     }
 

@@ -301,7 +301,7 @@ void *rv_amo_ptr(struct rv_hart *h, uint64_t va, unsigned size, bool write_neede
 void rv_dcache_flush(struct rv_hart *h)
 {
     for (unsigned i = 0; i < RV_DCACHE_PAGES; i++)
-        h->dcache[i].valid = false;
+        h->dtag[i].valid = false;
     rv_invalidate_fetch(h);
 }
 
@@ -314,6 +314,7 @@ static void dpage_clear(struct rv_dpage *d)
             unsigned b = (unsigned)__builtin_ctzll(bits);
             bits &= bits - 1;
             d->slot[w * 64 + b].fn = NULL;
+            d->slot[w * 64 + b].op = RV_OP_DECODE;
         }
         d->used[w] = 0;
     }
@@ -321,16 +322,19 @@ static void dpage_clear(struct rv_dpage *d)
 
 static struct rv_dpage *dcache_get(struct rv_hart *h, uint64_t page_index)
 {
-    struct rv_dpage *d = &h->dcache[page_index % RV_DCACHE_PAGES];
+    unsigned i = (unsigned)(page_index % RV_DCACHE_PAGES);
+    struct rv_dtag *t = &h->dtag[i];
+    struct rv_dpage *d = &h->dcache[i];
 
-    if (d->valid && d->page_index == page_index &&
-        d->gen == mq_guest_mem_code_gen(h->ram, page_index))
+    if (t->valid && t->page_index == page_index &&
+        t->gen == mq_guest_mem_code_gen(h->ram, page_index))
         return d;
     dpage_clear(d);
+    d->slot[RV_DPAGE_SLOTS].op = RV_OP_PAGE_END;
     /* Mark first, then read the generation: a racing write bumps it after. */
-    d->gen = mq_guest_mem_mark_code(h->ram, page_index);
-    d->page_index = page_index;
-    d->valid = true;
+    t->gen = mq_guest_mem_mark_code(h->ram, page_index);
+    t->page_index = page_index;
+    t->valid = true;
     return d;
 }
 
@@ -357,6 +361,7 @@ bool rv_fetch_page(struct rv_hart *h, uint64_t pc)
     }
     page_pa = (uint64_t)((uint8_t *)(uintptr_t)((pc & ~0xfffull) + e->addend) - h->ram->host);
     d = dcache_get(h, page_pa >> MQ_PAGE_SHIFT);
+    h->fetch_page_index = page_pa >> MQ_PAGE_SHIFT;
     h->fetch_vpage = pc & ~0xfffull;
     h->fetch_dpage = d;
     return true;

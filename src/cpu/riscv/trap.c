@@ -25,14 +25,15 @@ static uint64_t data_key(const struct rv_hart *h)
 {
     unsigned priv = rv_data_priv(h);
 
-    return (uint64_t)(priv + 1) | ((h->mstatus & MSTATUS_SUM) ? 8 : 0) |
-           ((h->mstatus & MSTATUS_MXR) ? 16 : 0);
+    return ((uint64_t)(priv + 1) | ((h->mstatus & MSTATUS_SUM) ? 8 : 0) |
+            ((h->mstatus & MSTATUS_MXR) ? 16 : 0))
+           << RV_TLB_KEY_SHIFT;
 }
 
 void rv_update_mode(struct rv_hart *h)
 {
     h->data_key = data_key(h);
-    h->fetch_key = (uint64_t)(h->priv + 1);
+    h->fetch_key = (uint64_t)(h->priv + 1) << RV_TLB_KEY_SHIFT;
     rv_invalidate_fetch(h);
     rv_request_check(h);
 }
