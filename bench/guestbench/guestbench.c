@@ -311,7 +311,7 @@ static int cmd_cpu(int scale)
     bench_sieve((16u << 20) / scale);
     bench_sort((2u << 20) / scale);
     bench_chase(32 / scale, 4000000 / scale);
-    bench_matmul(scale == 1 ? 384 : 128);
+    bench_matmul(scale == 1 ? 256 : 128);
     bench_nbody(400000 / scale);
     result("total", now() - t0, "s", 0);
     printf("GB-END cpu\n");
