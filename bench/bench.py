@@ -592,8 +592,8 @@ def describe(metric):
         return 'cpu: pointer chase %s' % metric[10:], 'ns/load', 'low'
     if metric.startswith('cpu-'):
         n = metric[4:]
-        labels = {'total': 'cpu: all kernels (guest clock)',
-                  'total-hostclock': 'cpu: all kernels (host clock)'}
+        labels = {'total': 'cpu: whole program with setup (guest clock)',
+                  'total-hostclock': 'cpu: whole program with setup (host clock)'}
         return labels.get(n, 'cpu: ' + n), 's', 'low'
     m = re.match(r'disk-(\w+)-(seq|rand)(read|write)-(\w+)$', metric)
     if m:
