@@ -955,8 +955,11 @@ def docs_section(head, body, a, ctx, machine, ver, started, finished, cmd, have_
         s += ['**The guest program computed different results** (an emulator bug):', '']
         s += ['- ' + b for b in mismatches] + ['']
     elif any(len(per) > 1 for per in CHECKS.values()):
+        names = {'maquina': 'maquina', 'qemu': 'QEMU', 'native': 'the host'}
+        who = [names[e] for e in ('maquina', 'qemu', 'native')
+               if any(e in per for per in CHECKS.values())]
         s += ['Every CPU kernel computed the same check value on %s.'
-              % ' and '.join(sorted(set().union(*CHECKS.values()))), '']
+              % (', '.join(who[:-1]) + ' and ' + who[-1]), '']
     if retried:
         s += ['Failed attempts (each retried once; the console logs were in '
               '`.cache/bench/logs/`):', '']
