@@ -910,7 +910,7 @@ def main():
     for b in mismatches:
         print('bench: WARNING: the guest program computed different results: ' + b)
     finished = datetime.datetime.now(datetime.timezone.utc)
-    cmd = 'make bench' if a.docs and not a.quick else 'python3 bench/bench.py ' + ' '.join(
+    cmd = ('BENCH_RUNS=%d make bench' % a.runs) if a.docs and not a.quick else 'python3 bench/bench.py ' + ' '.join(
         sys.argv[1:])
     with open(os.path.join(work, 'results-%s.json' % stamp), 'w') as f:
         json.dump({'results': results, 'notes': {'%s/%s' % k: v for k, v in notes.items()},
