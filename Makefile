@@ -2,13 +2,18 @@
 #   make          build build/maquina
 #   make check    install missing dependencies (as root), build, run every test
 #   make demo     build and boot the default demo
+#   make bench    benchmarks against QEMU (BENCH_RUNS=N, default 3; about 20 min),
+#                 writes docs/PERFORMANCE.md and docs/perf-chart.png
+#   make bench-quick  a short smoke run of every benchmark (1 run, small sizes;
+#                 results in .cache/bench/, the docs are left alone)
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
 MESON_OPTS ?=
 JOBS       ?= $(shell nproc)
 
-.PHONY: all deps check check-release check-asan check-tsan demo clean fuzz bench
+.PHONY: all deps bench-deps check check-release check-asan check-tsan demo clean fuzz bench \
+	bench-quick
 
 all: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
@@ -72,6 +77,17 @@ check-tsan: $(TSAN_BUILD)/build.ninja
 
 demo: deps all
 	@scripts/demo.sh $(BUILD)
+
+bench-deps:
+	@scripts/install-deps.sh --bench
+
+# One benchmark at a time, never in parallel with anything else of ours.
+BENCH_RUNS ?= 3
+bench: bench-deps all
+	BENCH_RUNS=$(BENCH_RUNS) python3 bench/bench.py --maquina $(BUILD)/maquina --docs
+
+bench-quick: bench-deps all
+	python3 bench/bench.py --maquina $(BUILD)/maquina --quick
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD)
