@@ -54,8 +54,11 @@ void mq_vm_request_stop(struct mq_vm *vm, enum vm_stop why, int status)
 
 void mq_vm_event(struct mq_vm *vm, const char *name, const char *detail)
 {
-    if (vm->events.event)
-        vm->events.event(vm->events.opaque, name, detail);
+    void (*event)(void *, const char *, const char *) =
+        __atomic_load_n(&vm->events.event, __ATOMIC_ACQUIRE);
+
+    if (event)
+        event(vm->events.opaque, name, detail);
 }
 
 static void on_power(void *opaque, enum mq_virt_power_event ev, int code)
@@ -399,9 +402,10 @@ static int start_control(struct mq_vm *vm, char *err, size_t errlen)
 
 static void stop_control(struct mq_vm *vm)
 {
+    /* No event may reach the server once it is gone. */
+    __atomic_store_n(&vm->events.event, NULL, __ATOMIC_RELEASE);
     mq_vm_commands_stop(vm->commands);
     vm->commands = NULL;
-    vm->events.event = NULL;
     if (vm->name[0])
         mq_vm_registry_remove(vm->name);
 }
