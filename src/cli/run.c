@@ -67,6 +67,9 @@ static void run_usage(FILE *f)
         "  -m, --memory SIZE    guest RAM, with K/M/G suffix (default 512M), e.g. -m 1G\n"
         "  --smp N              number of harts, 1 to %u (default 1), e.g. --smp 2\n"
         "  --sv39               offer only Sv39 paging (default: Sv39 and Sv48)\n"
+        "  --cpu-limit PCT%%     cap the host CPU the VM uses, in %% of one host core\n"
+        "                       for all its harts together (maquina's own hart\n"
+        "                       scheduling; no cgroup needed). Example: --cpu-limit 50%%\n"
         "\n"
         "Management:\n"
         "  --name NAME          register the running VM as NAME for 'maquina list',\n"
@@ -119,6 +122,7 @@ enum {
     OPT_NAME,
     OPT_CONTROL,
     OPT_RESTORE,
+    OPT_CPU_LIMIT,
 };
 
 static const struct option run_options[] = {
@@ -137,6 +141,7 @@ static const struct option run_options[] = {
     {"name", required_argument, NULL, OPT_NAME},
     {"control", required_argument, NULL, OPT_CONTROL},
     {"restore", required_argument, NULL, OPT_RESTORE},
+    {"cpu-limit", required_argument, NULL, OPT_CPU_LIMIT},
     {"console", required_argument, NULL, OPT_CONSOLE},
     {"trace", required_argument, NULL, OPT_TRACE},
     {"max-insns", required_argument, NULL, OPT_MAX_INSNS},
@@ -261,6 +266,23 @@ static int parse_one(int c, struct run_args *a)
         return 0;
     case OPT_CONTROL: a->vm.control_path = optarg; return 0;
     case OPT_RESTORE: a->vm.restore_tag = optarg; return 0;
+    case OPT_CPU_LIMIT: {
+        char num[16];
+        size_t n = strlen(optarg);
+        if (n && optarg[n - 1] == '%')
+            n--;
+        if (n >= sizeof(num))
+            n = sizeof(num) - 1;
+        memcpy(num, optarg, n);
+        num[n] = 0;
+        if (!mq_parse_uint(num, 1, 100u * MQ_VIRT_MAX_HARTS, &v)) {
+            mq_cli_error("run", "--cpu-limit %s: give a percentage of one host core, 1%% to "
+                         "%u%%, e.g. --cpu-limit 50%%", optarg, 100u * MQ_VIRT_MAX_HARTS);
+            return -1;
+        }
+        a->vm.cpu_limit_pct = (unsigned)v;
+        return 0;
+    }
     case OPT_CONSOLE: a->console = optarg; return 0;
     case OPT_TRACE: a->trace_path = optarg; return 0;
     case OPT_MAX_INSNS:

@@ -26,11 +26,69 @@
 
 /* Instructions per rv_hart_run call: bounds the latency of stop requests. */
 #define HART_SLICE 200000
+/* CPU limit accounting: a window this long, sleeps at most this long at once. */
+#define THROTTLE_WINDOW_NS (200ull * 1000 * 1000)
+#define THROTTLE_MAX_SLEEP_NS (20ull * 1000 * 1000)
 
 struct hart_arg {
     struct mq_vm *vm;
     unsigned index;
 };
+
+/*
+ * --cpu-limit: each hart thread may use share of a host core, measured
+ * over a short window; a thread ahead of its share sleeps. Time in WFI
+ * counts as unused share, so an idle hart is never held back, and sleeps
+ * are short so a pause or stop request is seen quickly.
+ */
+struct cpu_throttle {
+    double share;        /* of one core, for this thread; 0: no limit */
+    uint64_t wall0, cpu0;
+};
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void throttle_init(struct cpu_throttle *t, const struct mq_vm *vm)
+{
+    unsigned n = mq_virt_nharts(vm->board);
+
+    t->share = vm->opts->cpu_limit_pct && vm->opts->cpu_limit_pct < 100 * n
+                   ? vm->opts->cpu_limit_pct / 100.0 / n
+                   : 0;
+    t->wall0 = mq_clock_monotonic_ns();
+    t->cpu0 = thread_cpu_ns();
+}
+
+static void throttle(struct cpu_throttle *t)
+{
+    uint64_t wall, cpu;
+    double over;
+
+    if (t->share == 0)
+        return;
+    wall = mq_clock_monotonic_ns();
+    cpu = thread_cpu_ns();
+    over = (double)(cpu - t->cpu0) - t->share * (double)(wall - t->wall0);
+    if (over > 0) {
+        double ns = over / t->share;
+        struct timespec ts;
+        if (ns > THROTTLE_MAX_SLEEP_NS)
+            ns = THROTTLE_MAX_SLEEP_NS;
+        ts.tv_sec = 0;
+        ts.tv_nsec = (long)ns;
+        nanosleep(&ts, NULL);
+    } else if (wall - t->wall0 > THROTTLE_WINDOW_NS) {
+        /* Start a new window: credit from a long idle spell does not pile up. */
+        t->wall0 = wall;
+        t->cpu0 = cpu;
+    }
+}
 
 static void kick_harts(struct mq_vm *vm)
 {
@@ -134,8 +192,10 @@ static void *hart_thread(void *p)
     struct mq_vm *vm = arg->vm;
     struct rv_hart *h = mq_virt_hart(vm->board, arg->index);
     uint64_t limit = vm->opts->max_insns;
+    struct cpu_throttle thr;
 
     free(arg);
+    throttle_init(&thr, vm);
     rv_hart_set_trace(h, vm->opts->trace);
     for (;;) {
         uint64_t slice = HART_SLICE;
@@ -153,6 +213,8 @@ static void *hart_thread(void *p)
             break;
         if (st == RV_RUN_WFI)
             rv_hart_wait_for_interrupt(h);
+        else
+            throttle(&thr);
     }
     hart_ended(vm);
     return NULL;

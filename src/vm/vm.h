@@ -18,6 +18,8 @@
 struct mq_vm_options {
     struct mq_virt_config board; /* console_out/power are set by the VM */
     uint64_t max_insns;          /* per hart; 0 = no limit */
+    /* Host CPU the whole VM may use, in % of one core (100 = one core); 0: no cap. */
+    unsigned cpu_limit_pct;
     FILE *trace;                 /* instruction trace, or NULL */
     const char *console;         /* "stdio", "file:PATH" or "none" */
     /*
