@@ -63,7 +63,7 @@ def main():
     argv = ["--maquina", a.maquina] + (["--guest-cache", a.guest_cache] if a.guest_cache else [])
     args = guestlib.guest_args(argv=argv)
     cases = a.case or ["256M:0", "256M:64", "1G:0", "1G:256"]
-    print("| guest RAM | random data in RAM | guest RAM used | save | load | file growth |")
+    print("| guest RAM | random data in RAM | guest RAM used (free -m) | save | load | file growth |")
     print("| --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory(prefix="mq-snapbench-") as tmp:
         os.environ["XDG_RUNTIME_DIR"] = os.path.join(tmp, "run")
