@@ -252,10 +252,13 @@ bool rv_store_slow(struct rv_hart *h, uint64_t va, unsigned size, uint64_t val)
         /* Probe both pages first so a fault leaves memory untouched. */
         uint64_t second = (va | 0xfff) + 1;
         cause = access_page(h, va, 1, RV_ACC_WRITE, &pa);
-        if (!cause)
-            cause = access_page(h, second, 1, RV_ACC_WRITE, &pa2);
         if (cause) {
             rv_raise(h, (uint64_t)cause, va);
+            return false;
+        }
+        cause = access_page(h, second, 1, RV_ACC_WRITE, &pa2);
+        if (cause) {
+            rv_raise(h, (uint64_t)cause, second);
             return false;
         }
     }
