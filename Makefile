@@ -75,6 +75,29 @@ check-tsan: $(TSAN_BUILD)/build.ninja
 	meson test -C $(TSAN_BUILD) --num-processes $(JOBS) --print-errorlogs \
 	    --suite unit --suite isa --no-suite dma
 
+# libFuzzer campaigns: every target for FUZZ_SECONDS, starting from its corpus
+# (new inputs go to $(FUZZ_BUILD)/corpus-new/NAME; crashes to $(FUZZ_BUILD)/crash-*).
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= $(patsubst fuzz/fuzz_%.c,%,$(filter-out fuzz/replay_main.c,$(wildcard fuzz/fuzz_*.c)))
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) --buildtype=debugoptimized -Dfuzzing=true \
+	  -Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS)
+
+fuzz: deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+	@status=0; for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FUZZ_BUILD)/corpus-new/$$t; \
+	    echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; \
+	    $(FUZZ_BUILD)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=$(FUZZ_BUILD)/crash-$$t- \
+	        $(FUZZ_BUILD)/corpus-new/$$t fuzz/corpus/$$t 2>&1 | \
+	        grep -E "stat::number_of_executed_units|stat::peak_rss|==ERROR|SUMMARY|Done" \
+	        || true; \
+	    ls $(FUZZ_BUILD)/crash-$$t-* >/dev/null 2>&1 && status=1; \
+	done; exit $$status
+
 demo: deps all
 	@scripts/demo.sh $(BUILD)
 
