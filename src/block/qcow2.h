@@ -94,6 +94,13 @@ int mq_qcow2_snapshot_create_ex(struct mq_blockdev *bd, const char *name, const 
 int mq_qcow2_snapshot_apply(struct mq_blockdev *bd, const char *id_or_name);
 int mq_qcow2_snapshot_delete(struct mq_blockdev *bd, const char *id_or_name);
 
+/*
+ * Is there a snapshot id_or_name (ids first, then names, as apply and
+ * delete match)? 0 with *vm_state_size set (may be NULL), or -ENOENT.
+ */
+int mq_qcow2_snapshot_find(struct mq_blockdev *bd, const char *id_or_name,
+                           uint64_t *vm_state_size);
+
 /* *out is a malloc'ed array of *count entries; free with ..._list_free. */
 int mq_qcow2_snapshot_list(struct mq_blockdev *bd, struct mq_qcow2_snapshot_info **out,
                            unsigned *count);

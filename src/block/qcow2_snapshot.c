@@ -552,6 +552,22 @@ int mq_qcow2_snapshot_list(struct mq_blockdev *bd, struct mq_qcow2_snapshot_info
     return 0;
 }
 
+int mq_qcow2_snapshot_find(struct mq_blockdev *bd, const char *id_or_name,
+                           uint64_t *vm_state_size)
+{
+    struct qcow2 *s;
+    int ret = qcow2_from_bd(bd, false, &s);
+
+    if (ret < 0)
+        return ret;
+    ret = find_snapshot(s, id_or_name);
+    if (ret < 0)
+        return ret;
+    if (vm_state_size)
+        *vm_state_size = s->snaps[ret].vm_state_size;
+    return 0;
+}
+
 void mq_qcow2_snapshot_list_free(struct mq_qcow2_snapshot_info *info, unsigned count)
 {
     for (unsigned i = 0; info && i < count; i++) {

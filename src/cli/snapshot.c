@@ -167,16 +167,7 @@ struct disks {
 
 static bool has_snapshot(struct mq_blockdev *bd, const char *tag)
 {
-    struct mq_qcow2_snapshot_info *s;
-    unsigned n;
-    bool found = false;
-
-    if (mq_qcow2_snapshot_list(bd, &s, &n))
-        return false;
-    for (unsigned i = 0; i < n && !found; i++)
-        found = !strcmp(s[i].id, tag) || !strcmp(s[i].name, tag);
-    mq_qcow2_snapshot_list_free(s, n);
-    return found;
+    return mq_qcow2_snapshot_find(bd, tag, NULL) == 0;
 }
 
 /* The file's system disk plus its writable extra disks, which take part like on a running VM. */

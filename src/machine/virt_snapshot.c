@@ -275,32 +275,10 @@ static bool disk_is_qcow2(const struct mq_virt *m, unsigned i)
     return m->disks[i] && !strcmp(m->disks[i]->ops->format, "qcow2");
 }
 
-/* Does disk i have a snapshot with this id or name? */
-static int disk_find(struct mq_virt *m, unsigned i, const char *tag,
-                     struct mq_qcow2_snapshot_info *found)
+/* Does disk i have a snapshot with this id or name? 0 or -ENOENT. */
+static int disk_find(struct mq_virt *m, unsigned i, const char *tag, uint64_t *vm_state_size)
 {
-    struct mq_qcow2_snapshot_info *list;
-    unsigned n;
-    int ret = mq_qcow2_snapshot_list(m->disks[i], &list, &n);
-
-    if (ret)
-        return ret;
-    ret = -ENOENT;
-    /* ids first, then names, as mq_qcow2_snapshot_apply() matches. */
-    for (int pass = 0; pass < 2 && ret; pass++) {
-        for (unsigned k = 0; k < n; k++) {
-            if (!strcmp(pass ? list[k].name : list[k].id, tag)) {
-                if (found)
-                    *found = (struct mq_qcow2_snapshot_info){
-                        .vm_state_size = list[k].vm_state_size,
-                        .disk_size = list[k].disk_size};
-                ret = 0;
-                break;
-            }
-        }
-    }
-    mq_qcow2_snapshot_list_free(list, n);
-    return ret;
+    return mq_qcow2_snapshot_find(m->disks[i], tag, vm_state_size);
 }
 
 /* Every disk that takes part in a snapshot is writable qcow2; others refuse. */
@@ -397,27 +375,27 @@ static uint64_t vmstate_limit(const struct mq_virt *m)
 static int read_vmstate(struct mq_virt *m, const char *tag, void **data, size_t *len,
                         char *err, size_t errlen)
 {
-    struct mq_qcow2_snapshot_info info;
+    uint64_t vm_state_size = 0;
     int ret = check_disks(m, err, errlen);
 
     if (ret)
         return ret;
-    ret = disk_find(m, 0, tag, &info);
+    ret = disk_find(m, 0, tag, &vm_state_size);
     if (ret) {
         snprintf(err, errlen, "%s has no snapshot '%s'", m->cfg.disks[0].path, tag);
         return ret;
     }
-    if (info.vm_state_size == 0) {
+    if (vm_state_size == 0) {
         snprintf(err, errlen,
                  "snapshot '%s' holds the disk state only (taken while the VM was stopped); "
                  "apply it to the stopped VM with 'maquina snapshot FILE load %s'",
                  tag, tag);
         return -EINVAL;
     }
-    if (info.vm_state_size > vmstate_limit(m)) {
+    if (vm_state_size > vmstate_limit(m)) {
         snprintf(err, errlen, "snapshot '%s' has %llu bytes of machine state, more than "
                  "a machine of %llu MiB can have: refused",
-                 tag, (unsigned long long)info.vm_state_size,
+                 tag, (unsigned long long)vm_state_size,
                  (unsigned long long)(m->ram.size >> 20));
         return -EFBIG;
     }
@@ -428,7 +406,7 @@ static int read_vmstate(struct mq_virt *m, const char *tag, void **data, size_t 
             return -ENOENT;
         }
     }
-    *len = info.vm_state_size;
+    *len = vm_state_size;
     *data = malloc(*len);
     if (!*data) {
         snprintf(err, errlen, "out of memory for %zu bytes of machine state", *len);
